@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up (first time only) and run the whole test suite, browser end-to-end test included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[test] installing chromium + chromium-driver for the browser test"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+      || echo "[test] could not install chromium: the browser test will be skipped"
+  fi
+fi
+exec .venv/bin/python -m pytest -q "$@"
