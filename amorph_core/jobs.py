@@ -1,0 +1,378 @@
+"""UI-agnostic background jobs: a FIFO queue per lane, progress events, cancel, results on disk.
+
+A job is a named runner called in a worker thread as ``runner(params, out_dir, progress, cancel)``:
+``params`` is a JSON-able dict, ``out_dir`` the job's folder for result files, ``progress(event)`` takes
+dicts such as ``{"kind": "progress", "index", "seed", "step", "n_steps", "entropy_nats", "elapsed_s"}`` and
+``{"kind": "done", "index", "seed", "path"}`` (a finished result file), and ``cancel`` is a
+``threading.Event`` the runner polls to stop early, keeping what it finished. The runner may return a list of
+result paths and/or a JSON-able dict (``summary``).
+
+Each lane has one worker thread, so jobs of the "gpu" lane run one at a time (one GPU job per server) and
+the others wait in a visible queue. Every job has a folder ``<jobs_dir>/<job_id>/`` with ``status.json``,
+rewritten atomically (temp file + rename) at every state change and at most once a second during
+progress, so a crash or restart never leaves a half-written status. On start-up a manager reloads the
+folders it finds; jobs that were queued or running when the previous process died become "interrupted",
+and the results they had written stay listed.
+
+The jobs folder is ``AMORPH_JOBS_DIR`` if set, else ``~/.amorph/jobs``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import shutil
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from amorph_core.errors import AmorphError
+
+#: job states; FINAL states never change again
+QUEUED, RUNNING, DONE, CANCELLED, FAILED, INTERRUPTED = (
+    "queued", "running", "done", "cancelled", "failed", "interrupted")
+FINAL = (DONE, CANCELLED, FAILED, INTERRUPTED)
+STATUS_FILE = "status.json"
+#: seconds between status.json rewrites while a job reports progress
+SAVE_INTERVAL_S = 1.0
+#: entropy points kept per sample in the status (older ones are thinned)
+MAX_TRACE_POINTS = 400
+
+
+def default_jobs_dir() -> Path:
+    """The jobs folder: $AMORPH_JOBS_DIR, else ~/.amorph/jobs."""
+    env = os.environ.get("AMORPH_JOBS_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".amorph" / "jobs"
+
+
+def atomic_write_json(path: Path, data) -> None:
+    """Write JSON to path via a temp file in the same folder and os.replace (never half-written)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=1, default=str)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A kind of job: the runner callable and the lane whose single worker runs it."""
+
+    name: str
+    runner: Callable
+    lane: str = "gpu"
+
+
+def _generate_runner(params: dict, out_dir: Path, progress, cancel) -> list:
+    """Runner for kind 'generate': params are GenerationRequest fields (see amorph_core.generate)."""
+    from amorph_core.generate import GenerationRequest, generate_structures
+
+    kw = dict(params)
+    entropy_every = kw.pop("entropy_every", 50)
+    for key in ("aspect", "seeds", "box"):
+        if kw.get(key) is not None:
+            kw[key] = tuple(kw[key])
+    req = GenerationRequest(**kw)
+    paths = generate_structures(req, out_dir, progress=progress, cancel=cancel, entropy_every=entropy_every)
+    return [str(p) for p in (paths or [])]
+
+
+DEFAULT_KINDS = {"generate": JobKind("generate", _generate_runner, "gpu")}
+
+
+class JobManager:
+    """Runs jobs in background threads, one at a time per lane, and keeps their status on disk.
+
+    Thread-safe; meant to be created once per server process (the app keeps it in st.cache_resource).
+    """
+
+    def __init__(self, jobs_dir=None, kinds: dict | None = None):
+        self.jobs_dir = Path(jobs_dir) if jobs_dir is not None else default_jobs_dir()
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.kinds = dict(DEFAULT_KINDS)
+        self.kinds.update(kinds or {})
+        self._lock = threading.RLock()
+        self._jobs: dict[str, dict] = {}
+        self._cancel: dict[str, threading.Event] = {}
+        self._last_save: dict[str, float] = {}
+        self._queues: dict[str, queue.Queue] = {}
+        self._workers: dict[str, threading.Thread] = {}
+        self._closed = False
+        self._load_existing()
+
+    # ----------------------------------------------------------------- registry
+    def register(self, name: str, runner: Callable, lane: str = "gpu") -> None:
+        """Add or replace a job kind."""
+        with self._lock:
+            self.kinds[name] = JobKind(name, runner, lane)
+
+    # ----------------------------------------------------------------- persistence
+    def _job_dir(self, job_id: str) -> Path:
+        return self.jobs_dir / job_id
+
+    def _save(self, job_id: str, force: bool = True) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._last_save.get(job_id, 0.0) < SAVE_INTERVAL_S:
+                return
+            self._last_save[job_id] = now
+            data = json.loads(json.dumps(self._jobs[job_id], default=str))
+        d = self._job_dir(job_id)
+        if d.exists():
+            atomic_write_json(d / STATUS_FILE, data)
+
+    def _load_existing(self) -> None:
+        for status in sorted(self.jobs_dir.glob(f"*/{STATUS_FILE}")):
+            try:
+                job = json.loads(status.read_text())
+                job_id = job["id"]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # unreadable status: leave the folder alone, do not list it
+            if job.get("state") not in FINAL:
+                job["state"] = INTERRUPTED
+                job["error"] = "the server stopped while this job was queued or running"
+                job["finished"] = job.get("finished") or time.time()
+                self._jobs[job_id] = job
+                self._save(job_id)
+            else:
+                self._jobs[job_id] = job
+
+    # ----------------------------------------------------------------- submit / cancel
+    def submit(self, kind: str, params: dict, label: str = "", owner: str | None = None) -> str:
+        """Queue a job of a registered kind; returns its id. params must be JSON-able."""
+        if self._closed:
+            raise AmorphError("the job manager is shut down")
+        if kind not in self.kinds:
+            raise AmorphError(f"unknown job kind '{kind}' (known: {', '.join(sorted(self.kinds))})")
+        try:
+            params = json.loads(json.dumps(params))
+        except (TypeError, ValueError) as exc:
+            raise AmorphError(f"job parameters must be JSON-able: {exc}") from None
+        job_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+        lane = self.kinds[kind].lane
+        job = {
+            "id": job_id, "kind": kind, "lane": lane, "label": label or kind, "owner": owner,
+            "params": params, "state": QUEUED, "created": time.time(), "started": None, "finished": None,
+            "error": None, "results": [], "summary": None, "samples": {}, "fraction": 0.0, "eta_s": None,
+        }
+        (self._job_dir(job_id)).mkdir(parents=True, exist_ok=False)
+        with self._lock:
+            self._jobs[job_id] = job
+            self._cancel[job_id] = threading.Event()
+            self._save(job_id)
+            q = self._queues.get(lane)
+            if q is None:
+                q = self._queues[lane] = queue.Queue()
+                t = threading.Thread(target=self._worker, args=(lane,), name=f"amorph-jobs-{lane}", daemon=True)
+                self._workers[lane] = t
+                t.start()
+        q.put(job_id)
+        return job_id
+
+    def cancel(self, job_id: str) -> bool:
+        """Ask a job to stop; a queued job is cancelled at once. Returns False if already finished."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise AmorphError(f"no job '{job_id}'")
+            if job["state"] in FINAL:
+                return False
+            ev = self._cancel.get(job_id)
+            if ev is not None:
+                ev.set()
+            if job["state"] == QUEUED:
+                job["state"] = CANCELLED
+                job["finished"] = time.time()
+        self._save(job_id)
+        return True
+
+    def delete(self, job_id: str) -> None:
+        """Remove a finished job and its files."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise AmorphError(f"no job '{job_id}'")
+            if job["state"] not in FINAL:
+                raise AmorphError("cancel the job before deleting it")
+            del self._jobs[job_id]
+        shutil.rmtree(self._job_dir(job_id), ignore_errors=True)
+
+    # ----------------------------------------------------------------- worker
+    def _worker(self, lane: str) -> None:
+        q = self._queues[lane]
+        while True:
+            job_id = q.get()
+            if job_id is None:
+                return
+            with self._lock:
+                job = self._jobs.get(job_id)
+                if job is None or job["state"] != QUEUED:
+                    continue
+                job["state"] = RUNNING
+                job["started"] = time.time()
+                cancel = self._cancel[job_id]
+                runner = self.kinds[job["kind"]].runner
+                params = json.loads(json.dumps(job["params"]))
+            self._save(job_id)
+            out_dir = self._job_dir(job_id)
+            try:
+                ret = runner(params, out_dir, lambda ev, _j=job_id: self._on_event(_j, ev), cancel)
+                with self._lock:
+                    paths, summary = self._split_return(ret)
+                    known = {r["path"] for r in job["results"]}
+                    for p in paths:
+                        if str(p) not in known:
+                            job["results"].append({"index": len(job["results"]), "seed": None, "path": str(p)})
+                    if summary is not None:
+                        job["summary"] = summary
+                    job["state"] = CANCELLED if cancel.is_set() else DONE
+                    if job["state"] == DONE:
+                        job["fraction"] = 1.0
+                    job["eta_s"] = None
+            except AmorphError as exc:
+                with self._lock:
+                    job["state"], job["error"] = FAILED, str(exc)
+            except Exception as exc:  # keep the worker alive; record what happened
+                with self._lock:
+                    job["state"] = FAILED
+                    job["error"] = f"internal error: {type(exc).__name__}: {exc}"
+                    job["traceback"] = traceback.format_exc()
+            finally:
+                with self._lock:
+                    job["finished"] = time.time()
+                self._save(job_id)
+
+    @staticmethod
+    def _split_return(ret):
+        if ret is None:
+            return [], None
+        if isinstance(ret, dict):
+            return list(ret.get("paths", [])), ret.get("summary", {k: v for k, v in ret.items() if k != "paths"})
+        return [str(p) for p in ret], None
+
+    def _on_event(self, job_id: str, ev: dict) -> None:
+        """Fold one progress event into the job's status."""
+        kind = ev.get("kind")
+        with self._lock:
+            job = self._jobs[job_id]
+            if kind == "progress":
+                idx = str(ev.get("index", 0))
+                s = job["samples"].setdefault(idx, {"seed": ev.get("seed"), "step": 0, "n_steps": None,
+                                                     "entropy": []})
+                s["step"] = int(ev.get("step", 0))
+                s["n_steps"] = ev.get("n_steps")
+                if ev.get("entropy_nats") is not None:
+                    s["entropy"].append([s["step"], float(ev["entropy_nats"])])
+                    if len(s["entropy"]) > MAX_TRACE_POINTS:
+                        s["entropy"] = s["entropy"][::2]
+                self._update_eta(job)
+                force = False
+            elif kind == "done":
+                job["results"].append({"index": ev.get("index"), "seed": ev.get("seed"), "path": str(ev["path"])})
+                s = job["samples"].setdefault(str(ev.get("index", 0)), {"seed": ev.get("seed"), "step": 0,
+                                                                          "n_steps": None, "entropy": []})
+                if s.get("n_steps"):
+                    s["step"] = s["n_steps"]
+                s["done"] = True
+                self._update_eta(job)
+                force = True
+            else:
+                job.setdefault("messages", []).append(ev.get("message", str(ev)))
+                force = True
+        self._save(job_id, force=force)
+
+    @staticmethod
+    def _update_eta(job: dict) -> None:
+        n = int(job["params"].get("n_samples") or len(job["params"].get("seeds") or []) or 1)
+        n = max(n, len(job["samples"]))
+        frac = 0.0
+        for s in job["samples"].values():
+            if s.get("done"):
+                frac += 1.0
+            elif s.get("n_steps"):
+                frac += min(1.0, s["step"] / s["n_steps"])
+        frac /= n
+        job["fraction"] = frac
+        elapsed = time.time() - (job["started"] or time.time())
+        job["eta_s"] = elapsed * (1 - frac) / frac if frac > 0.005 else None
+
+    # ----------------------------------------------------------------- queries
+    def get(self, job_id: str) -> dict:
+        """A snapshot (deep copy) of one job's status, plus its queue position (0 = running/finished)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                raise AmorphError(f"no job '{job_id}'")
+            snap = json.loads(json.dumps(job, default=str))
+            snap["queue_position"] = self._queue_position(job)
+        return snap
+
+    def _queue_position(self, job: dict) -> int:
+        if job["state"] != QUEUED:
+            return 0
+        ahead = [j for j in self._jobs.values() if j["lane"] == job["lane"]
+                 and j["state"] in (QUEUED, RUNNING) and j["created"] <= job["created"]]
+        return len(ahead)
+
+    def list_jobs(self, states=None, kind: str | None = None) -> list:
+        """Snapshots of all jobs, newest first, optionally filtered by state(s) and kind."""
+        with self._lock:
+            ids = [j["id"] for j in self._jobs.values()
+                   if (states is None or j["state"] in states) and (kind is None or j["kind"] == kind)]
+        snaps = [self.get(i) for i in ids]
+        return sorted(snaps, key=lambda j: j["created"], reverse=True)
+
+    def queue(self, lane: str = "gpu") -> list:
+        """Running and queued jobs of a lane in the order they run."""
+        jobs = [j for j in self.list_jobs(states=(QUEUED, RUNNING)) if j["lane"] == lane]
+        return sorted(jobs, key=lambda j: (j["state"] != RUNNING, j["created"]))
+
+    def list_results(self, kind: str | None = "generate") -> list:
+        """Result files that exist on disk, one dict per file with the job's parameters, newest first."""
+        rows = []
+        for job in self.list_jobs(kind=kind):
+            for r in job["results"]:
+                if Path(r["path"]).exists():
+                    rows.append({"job_id": job["id"], "label": job["label"], "state": job["state"],
+                                 "index": r.get("index"), "seed": r.get("seed"), "path": r["path"],
+                                 "params": job["params"], "finished": job["finished"]})
+        return rows
+
+    def wait(self, job_id: str, timeout: float | None = None, poll_s: float = 0.05) -> dict:
+        """Block until a job is final (or timeout seconds pass); returns its snapshot."""
+        t0 = time.monotonic()
+        while True:
+            snap = self.get(job_id)
+            if snap["state"] in FINAL or (timeout is not None and time.monotonic() - t0 > timeout):
+                return snap
+            time.sleep(poll_s)
+
+    def shutdown(self, cancel_running: bool = True, timeout: float = 10.0) -> None:
+        """Stop the workers (cancelling jobs if asked) and wait for them."""
+        self._closed = True
+        if cancel_running:
+            for job in self.list_jobs(states=(QUEUED, RUNNING)):
+                self.cancel(job["id"])
+        for q in self._queues.values():
+            q.put(None)
+        for t in self._workers.values():
+            t.join(timeout)
+
+
+_MANAGERS: dict = {}
+_MANAGERS_LOCK = threading.Lock()
+
+
+def get_manager(jobs_dir=None) -> JobManager:
+    """The process-wide JobManager for a jobs folder (created on first use)."""
+    key = str(Path(jobs_dir).resolve() if jobs_dir is not None else default_jobs_dir().resolve())
+    with _MANAGERS_LOCK:
+        if key not in _MANAGERS:
+            _MANAGERS[key] = JobManager(key)
+        return _MANAGERS[key]

@@ -1,0 +1,184 @@
+"""The background job manager, driven by a real small runner that writes structures to disk."""
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from amorph_core.errors import AmorphError
+from amorph_core.jobs import (CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, RUNNING, STATUS_FILE, JobManager,
+                              atomic_write_json)
+from amorph_core.structures import read_structure, uniform_start, write_structure
+
+
+def random_glass_runner(params, out_dir, progress, cancel):
+    """Writes params['n'] random SiO2 boxes, reporting steps; waits on params-named gates if given."""
+    gate = GATES.get(params.get("gate"))
+    out = []
+    for i, seed in enumerate(params["seeds"]):
+        for step in range(params.get("n_steps", 3)):
+            if cancel.is_set():
+                return out
+            if gate is not None:
+                gate.wait(5)
+            progress({"kind": "progress", "index": i, "seed": seed, "step": step + 1,
+                      "n_steps": params.get("n_steps", 3), "entropy_nats": 5.0 - 0.1 * step, "elapsed_s": 0.0})
+        atoms = uniform_start("sio2", n_atoms=params.get("n_atoms", 24), seed=seed)
+        atoms.info["cooling_rate_k_ps"] = params.get("rate", 1.0)
+        path = write_structure(atoms, Path(out_dir) / f"sample_{i}_seed{seed}.extxyz")
+        progress({"kind": "done", "index": i, "seed": seed, "path": str(path)})
+        out.append(str(path))
+        if gate is not None and params.get("block_after_first"):
+            BLOCK.wait(5)
+    return out
+
+
+GATES = {}
+BLOCK = threading.Event()
+
+
+def failing_runner(params, out_dir, progress, cancel):
+    if params.get("user"):
+        raise AmorphError("cooling rate must be positive")
+    return [1 / 0]
+
+
+@pytest.fixture
+def mgr(tmp_path):
+    m = JobManager(tmp_path / "jobs", kinds={})
+    m.register("glass", random_glass_runner)
+    m.register("fail", failing_runner)
+    yield m
+    BLOCK.set()
+    for g in GATES.values():
+        g.set()
+    m.shutdown()
+    BLOCK.clear()
+    GATES.clear()
+
+
+def test_job_runs_writes_results_and_status(mgr):
+    jid = mgr.submit("glass", {"seeds": [3, 4], "rate": 10.0}, label="two glasses")
+    snap = mgr.wait(jid, timeout=30)
+    assert snap["state"] == DONE and snap["fraction"] == 1.0
+    assert [r["seed"] for r in snap["results"]] == [3, 4]
+    for r in snap["results"]:
+        atoms = read_structure(r["path"])
+        assert len(atoms) == 24 and atoms.info["seed"] == r["seed"]
+    on_disk = json.loads((mgr.jobs_dir / jid / STATUS_FILE).read_text())
+    assert on_disk["state"] == DONE and on_disk["params"]["rate"] == 10.0
+    assert on_disk["samples"]["0"]["entropy"][0] == [1, 5.0]
+    rows = mgr.list_results(kind="glass")
+    assert {r["seed"] for r in rows} == {3, 4} and rows[0]["params"]["rate"] == 10.0
+
+
+def test_one_job_at_a_time_with_visible_queue(mgr):
+    GATES["a"] = threading.Event()
+    first = mgr.submit("glass", {"seeds": [0], "gate": "a"})
+    second = mgr.submit("glass", {"seeds": [1]})
+    t0 = time.monotonic()
+    while mgr.get(first)["state"] != RUNNING and time.monotonic() - t0 < 10:
+        time.sleep(0.01)
+    assert mgr.get(first)["state"] == RUNNING
+    assert mgr.get(second)["state"] == QUEUED and mgr.get(second)["queue_position"] == 2
+    assert [j["id"] for j in mgr.queue("gpu")] == [first, second]
+    GATES["a"].set()
+    assert mgr.wait(second, timeout=30)["state"] == DONE
+    s1, s2 = mgr.get(first), mgr.get(second)
+    assert s1["finished"] <= s2["started"]
+
+
+def test_cancel_keeps_finished_results_and_cancels_queued(mgr):
+    GATES["b"] = threading.Event()
+    GATES["b"].set()
+    running = mgr.submit("glass", {"seeds": [0, 1, 2], "gate": "b", "block_after_first": True})
+    queued = mgr.submit("glass", {"seeds": [9]})
+    t0 = time.monotonic()
+    while not mgr.get(running)["results"] and time.monotonic() - t0 < 20:
+        time.sleep(0.01)
+    assert mgr.cancel(queued) and mgr.get(queued)["state"] == CANCELLED
+    assert mgr.cancel(running)
+    BLOCK.set()
+    snap = mgr.wait(running, timeout=20)
+    assert snap["state"] == CANCELLED
+    assert len(snap["results"]) == 1 and Path(snap["results"][0]["path"]).exists()
+    assert mgr.wait(queued, timeout=5)["results"] == []
+    assert not mgr.cancel(running)  # already final
+
+
+def test_failures_are_recorded_and_worker_survives(mgr):
+    user = mgr.wait(mgr.submit("fail", {"user": True}), timeout=10)
+    assert user["state"] == FAILED and user["error"] == "cooling rate must be positive"
+    bug = mgr.wait(mgr.submit("fail", {}), timeout=10)
+    assert bug["state"] == FAILED and "ZeroDivisionError" in bug["error"] and "traceback" in bug
+    ok = mgr.wait(mgr.submit("glass", {"seeds": [0]}), timeout=30)
+    assert ok["state"] == DONE
+
+
+def test_bad_submissions(mgr):
+    with pytest.raises(AmorphError, match="unknown job kind"):
+        mgr.submit("nope", {})
+    with pytest.raises(AmorphError, match="JSON"):
+        mgr.submit("glass", {"seeds": [0], "x": object()})
+    with pytest.raises(AmorphError, match="no job"):
+        mgr.get("missing")
+
+
+def test_restart_reloads_results_and_marks_interrupted(tmp_path):
+    jobs = tmp_path / "jobs"
+    m1 = JobManager(jobs, kinds={})
+    m1.register("glass", random_glass_runner)
+    done = m1.wait(m1.submit("glass", {"seeds": [5]}), timeout=30)
+    GATES["c"] = threading.Event()
+    hung = m1.submit("glass", {"seeds": [6, 7], "gate": "c"})
+    t0 = time.monotonic()
+    while m1.get(hung)["state"] != RUNNING and time.monotonic() - t0 < 10:
+        time.sleep(0.01)
+    # a second process starting on the same folder sees the first one's files (as after a crash)
+    m2 = JobManager(jobs, kinds={})
+    assert m2.get(done["id"])["state"] == DONE
+    assert m2.get(hung)["state"] == INTERRUPTED
+    assert [r["seed"] for r in m2.list_results(kind="glass")] == [5]
+    # unreadable or foreign folders are skipped, not fatal
+    (jobs / "junk").mkdir()
+    (jobs / "junk" / STATUS_FILE).write_text("{not json")
+    m3 = JobManager(jobs, kinds={})
+    assert {j["id"] for j in m3.list_jobs()} == {done["id"], hung}
+    GATES["c"].set()
+    m1.shutdown()
+    GATES.clear()
+
+
+def test_atomic_status_never_half_written(tmp_path):
+    path = tmp_path / "s.json"
+    atomic_write_json(path, {"n": 0})
+    stop = threading.Event()
+    bad = []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                json.loads(path.read_text())
+            except ValueError as exc:
+                bad.append(exc)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    for i in range(300):
+        atomic_write_json(path, {"n": i, "pad": "x" * 20000})
+    stop.set()
+    t.join()
+    assert not bad and json.loads(path.read_text())["n"] == 299
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+def test_delete_only_finished(mgr):
+    GATES["d"] = threading.Event()
+    jid = mgr.submit("glass", {"seeds": [0], "gate": "d"})
+    with pytest.raises(AmorphError, match="cancel"):
+        mgr.delete(jid)
+    GATES["d"].set()
+    mgr.wait(jid, timeout=30)
+    mgr.delete(jid)
+    assert not (mgr.jobs_dir / jid).exists() and mgr.list_jobs() == []
