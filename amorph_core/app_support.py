@@ -1,0 +1,258 @@
+"""Helpers the web app uses that need no Streamlit: viewer HTML, uploads, parameter forms, number formatting.
+
+Nothing here imports streamlit; everything is a plain function so it can be tested without a browser.
+Lengths in Å, densities in g/cm^3, cooling rates in K/ps.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from amorph_core.errors import AmorphError
+
+#: where the app serves 3Dmol.js from (static/ with server.enableStaticServing)
+JS_URL = "/app/static/3Dmol-min.js"
+#: upload limits
+MAX_UPLOAD_MB = 50
+MAX_UPLOAD_ATOMS = 200_000
+#: extensions never accepted (formats that may unpickle)
+REFUSED_SUFFIXES = {".pkl", ".pickle", ".npy", ".npz", ".pt", ".pth", ".joblib", ".dill", ".db"}
+#: viewer styles (3Dmol style specs); 'auto' picks by atom count
+STYLES = {
+    "balls and sticks": {"sphere": {"scale": 0.25}, "stick": {"radius": 0.12}},
+    "sticks": {"stick": {"radius": 0.15}},
+    "lines": {"line": {"linewidth": 1.0}},
+    "spheres": {"sphere": {"scale": 0.6}},
+}
+ELEMENT_COLORS = {"Si": "#f0c040", "O": "#e0302a", "Cu": "#c87533", "Zr": "#4fa3d1"}
+DEFECT_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+#: ideal coordination of each element in systems with bond cutoffs
+IDEAL_COORDINATION = {"sio2": {"Si": 4, "O": 2}}
+
+
+def auto_style(n_atoms: int) -> str:
+    """Viewer style that stays responsive for n_atoms: balls+sticks to 5k, sticks to 20k, lines above."""
+    if n_atoms <= 5000:
+        return "balls and sticks"
+    if n_atoms <= 20000:
+        return "sticks"
+    return "lines"
+
+
+def coordination_numbers(atoms, cutoffs: dict) -> np.ndarray:
+    """Number of neighbours of each atom within the pair cutoffs {(el_a, el_b): r_cut in Å} (periodic)."""
+    from vesin import NeighborList
+
+    if not cutoffs:
+        raise AmorphError("no bond cutoffs known for this system: coordination defects are not defined")
+    rmax = max(cutoffs.values())
+    nl = NeighborList(cutoff=float(rmax), full_list=True)
+    i, j, d = nl.compute(points=atoms.get_positions(), box=atoms.cell.array, periodic=True, quantities="ijd")
+    sym = np.array(atoms.get_chemical_symbols())
+    rc = np.zeros(len(i))
+    for (a, b), r in cutoffs.items():
+        m = ((sym[i] == a) & (sym[j] == b)) | ((sym[i] == b) & (sym[j] == a))
+        rc[m] = r
+    keep = d < rc
+    return np.bincount(i[keep], minlength=len(atoms))
+
+
+def defect_classes(atoms, system: str) -> dict:
+    """Atoms whose coordination differs from the ideal, grouped as {'Si3': [indices], 'O1': [...], ...}."""
+    from amorph_core.systems import get_system
+
+    sys_ = get_system(system)
+    ideal = IDEAL_COORDINATION.get(sys_.name)
+    if not ideal:
+        raise AmorphError(f"coordination defects are defined for a-SiO2 only, not {sys_.label}")
+    cn = coordination_numbers(atoms, sys_.bond_cutoffs_a)
+    sym = np.array(atoms.get_chemical_symbols())
+    out = {}
+    for el, n0 in ideal.items():
+        for n in sorted(set(cn[sym == el].tolist()) - {n0}):
+            out[f"{el}{n}"] = np.flatnonzero((sym == el) & (cn == n)).tolist()
+    return out
+
+
+def slab(atoms, axis: str = "z", center_frac: float = 0.5, thickness_a: float = 5.0):
+    """The atoms within thickness_a (Å) of the plane at center_frac along axis (periodic), cell kept."""
+    ax = "xyz".index(axis)
+    if not 0 <= center_frac <= 1:
+        raise AmorphError("slab position must be a fraction of the box between 0 and 1")
+    frac = atoms.get_scaled_positions(wrap=True)[:, ax]
+    length = atoms.cell.lengths()[ax]
+    if thickness_a <= 0:
+        raise AmorphError("slab thickness must be positive (Å)")
+    d = (frac - center_frac + 0.5) % 1.0 - 0.5
+    sub = atoms[np.abs(d) * length <= thickness_a / 2]
+    sub.info = dict(atoms.info)
+    return sub
+
+
+def _xyz_text(atoms) -> str:
+    pos = atoms.get_positions()
+    sym = atoms.get_chemical_symbols()
+    lines = [str(len(atoms)), "amorph"]
+    lines += [f"{s} {x:.3f} {y:.3f} {z:.3f}" for s, (x, y, z) in zip(sym, pos)]
+    return "\n".join(lines) + "\n"
+
+
+def _cell_edges(cell) -> list:
+    o = np.zeros(3)
+    a, b, c = np.asarray(cell)
+    corners = [o, a, b, c, a + b, a + c, b + c, a + b + c]
+    idx = [(0, 1), (0, 2), (0, 3), (1, 4), (1, 5), (2, 4), (2, 6), (3, 5), (3, 6), (4, 7), (5, 7), (6, 7)]
+    return [(corners[p], corners[q]) for p, q in idx]
+
+
+def viewer_html(atoms, style: str = "auto", color_by: str = "element", defects: dict | None = None,
+                width: int = 700, height: int = 520, js_url: str = JS_URL, background: str = "white") -> str:
+    """HTML (3Dmol.js via py3Dmol) showing atoms with their periodic cell.
+
+    color_by 'element' colours atoms by element; 'defect' draws everything thin and grey and the
+    under/over-coordinated atoms listed in defects ({'Si3': [indices], ...}) as coloured spheres.
+    """
+    import py3Dmol
+
+    if style == "auto":
+        style = auto_style(len(atoms))
+    if style not in STYLES:
+        raise AmorphError(f"unknown viewer style '{style}' (choose from auto, {', '.join(STYLES)})")
+    view = py3Dmol.view(width=width, height=height, js=js_url)
+    view.addModel(_xyz_text(atoms), "xyz")
+    spec = json.loads(json.dumps(STYLES[style]))
+    if color_by == "defect":
+        base = {"line": {"color": "#b0b0b0"}} if len(atoms) > 5000 else {"stick": {"radius": 0.06, "color": "#c8c8c8"}}
+        view.setStyle({}, base)
+        for k, (name, idx) in enumerate(sorted((defects or {}).items())):
+            if idx:
+                view.addStyle({"index": list(map(int, idx))},
+                              {"sphere": {"scale": 0.45, "color": DEFECT_COLORS[k % len(DEFECT_COLORS)]}})
+    else:
+        view.setStyle({}, spec)
+        for el, col in ELEMENT_COLORS.items():
+            s = {k: dict(v, color=col) for k, v in spec.items()}
+            view.setStyle({"elem": el}, s)
+    for p, q in _cell_edges(atoms.cell.array):
+        view.addLine({"start": dict(zip("xyz", map(float, p))), "end": dict(zip("xyz", map(float, q))),
+                      "color": "#333333"})
+    view.setBackgroundColor(background)
+    view.zoomTo()
+    return view._make_html()
+
+
+def read_upload(name: str, data: bytes, max_mb: float = MAX_UPLOAD_MB, max_atoms: int = MAX_UPLOAD_ATOMS):
+    """Read an uploaded structure file (any format ase reads, or LAMMPS data) from its bytes.
+
+    Written to a private temp file with the upload's suffix and read with read_structure; formats that
+    could unpickle are refused. Raises AmorphError saying what is wrong.
+    """
+    from amorph_core.structures import read_structure
+
+    name = os.path.basename(str(name or "upload"))
+    suffix = "".join(Path(name).suffixes[-2:]).lower() if name.endswith(".gz") else Path(name).suffix.lower()
+    if Path(name).suffix.lower() in REFUSED_SUFFIXES:
+        raise AmorphError(f"{name}: {Path(name).suffix} files are not accepted (they could run code when "
+                          f"loaded); upload extxyz, CIF, POSCAR, LAMMPS data or another text format ase reads")
+    if len(data) > max_mb * 1e6:
+        raise AmorphError(f"{name}: file is {len(data) / 1e6:.1f} MB; the limit is {max_mb:g} MB")
+    if not data:
+        raise AmorphError(f"{name}: file is empty")
+    fd, tmp = tempfile.mkstemp(suffix=suffix or ".dat", prefix="amorph-upload-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        atoms = read_structure(tmp)
+    finally:
+        os.unlink(tmp)
+    if len(atoms) > max_atoms:
+        raise AmorphError(f"{name}: {len(atoms)} atoms; the app accepts at most {max_atoms}")
+    atoms.info.setdefault("source", name)
+    return atoms
+
+
+def mean_sd(values) -> tuple:
+    """Mean and sample standard deviation (ddof=1; 0 for a single value) of finite values, and their count."""
+    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return float("nan"), float("nan"), 0
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
+
+
+def fmt_pm(values, unit: str = "", digits: int = 3) -> str:
+    """'mean ± sd unit (n=N)' across samples; a single sample shows no ± and says n=1."""
+    m, s, n = mean_sd(values)
+    if n == 0:
+        return "n/a"
+    u = f" {unit}" if unit else ""
+    if n == 1:
+        return f"{m:.{digits}g}{u} (n=1)"
+    return f"{m:.{digits}g} ± {s:.2g}{u} (n={n})"
+
+
+def log_rate_options(lo: float = 1e-2, hi: float = 1e3) -> list:
+    """Cooling rates (K/ps) for a log slider: 1, 2, 5 per decade between lo and hi."""
+    out = []
+    e = math.floor(math.log10(lo))
+    while 10 ** e <= hi * (1 + 1e-9):
+        for m in (1, 2, 5):
+            r = float(f"{m * 10 ** e:.6g}")
+            if lo * (1 - 1e-9) <= r <= hi * (1 + 1e-9):
+                out.append(r)
+        e += 1
+    return out
+
+
+def generation_params(system: str, cooling_rate_k_ps: float | None, n_atoms: int | None = None, box=None,
+                      aspect=(1.0, 1.0, 1.0), density_g_cm3: float | None = None,
+                      pore_radius_a: float | None = None, wall_density_g_cm3: float | None = None,
+                      pore_lattice: str = "single", n_samples: int = 1, seed: int = 0,
+                      schedule: str = "fast", device: str = "auto", model: str | None = None,
+                      entropy_every: int = 10) -> dict:
+    """JSON-able keyword arguments of amorph_core.generate.GenerationRequest from the app's form."""
+    if n_samples < 1 or n_samples > 64:
+        raise AmorphError(f"number of samples must be 1..64, got {n_samples}")
+    return {
+        "system": system, "cooling_rate_k_ps": cooling_rate_k_ps, "n_atoms": n_atoms,
+        "box": list(box) if box is not None else None, "aspect": list(aspect),
+        "density_g_cm3": density_g_cm3, "pore_radius_a": pore_radius_a,
+        "wall_density_g_cm3": wall_density_g_cm3, "pore_lattice": pore_lattice,
+        "seeds": list(range(int(seed), int(seed) + int(n_samples))), "schedule": schedule,
+        "device": device, "model": model, "entropy_every": int(entropy_every),
+    }
+
+
+def describe_params(p: dict) -> str:
+    """One-line human summary of generation parameters."""
+    parts = [p.get("system", "?")]
+    if p.get("cooling_rate_k_ps") is not None:
+        parts.append(f"{p['cooling_rate_k_ps']:g} K/ps")
+    if p.get("n_atoms"):
+        parts.append(f"{p['n_atoms']} atoms")
+    if p.get("box"):
+        parts.append("box " + "x".join(f"{x:g}" for x in p["box"]) + " Å")
+    if p.get("pore_radius_a"):
+        parts.append(f"pore r={p['pore_radius_a']:g} Å")
+    seeds = p.get("seeds") or []
+    if seeds:
+        parts.append(f"seeds {seeds[0]}..{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}")
+    if p.get("schedule"):
+        parts.append(p["schedule"])
+    return ", ".join(parts)
+
+
+def fmt_duration(seconds) -> str:
+    """Seconds as '42 s', '3 min 05 s' or '1 h 02 min'."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"

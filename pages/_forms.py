@@ -1,0 +1,105 @@
+"""The generation form, shared by the Generate, Pores and Metallic glass pages."""
+import warnings
+
+import streamlit as st
+
+from amorph_core import app_support as sup
+from amorph_core.errors import AmorphError, AmorphWarning
+from amorph_core.systems import SYSTEMS, get_system
+from pages import _ui
+
+
+def schedules():
+    try:
+        from amorph_core.generate import SCHEDULES
+    except ImportError:
+        from amorph_core.diffusion.schedules import SCHEDULES
+    return SCHEDULES
+
+
+def form(prefix: str = "gen", system_fixed: str | None = None, pores_default: bool = False):
+    """The generation form; returns (params, label) or raises AmorphError."""
+    left, right = st.columns(2)
+    with left:
+        names = list(SYSTEMS)
+        system = system_fixed or st.selectbox("System", names, format_func=lambda s: SYSTEMS[s].label,
+                                              key=f"{prefix}-system")
+        sys_ = get_system(system)
+        rate = None
+        if sys_.conditional:
+            opts = sup.log_rate_options(*sys_.rate_range_k_ps)
+            rate = st.select_slider("Cooling rate (K/ps, log scale)", opts, value=1.0 if 1.0 in opts else opts[0],
+                                    key=f"{prefix}-rate", format_func=lambda r: f"{r:g}")
+            tlo, thi = sys_.trained_rate_range_k_ps
+            if rate < tlo or rate > thi:
+                st.warning(f"{rate:g} K/ps is outside the trained range {tlo:g}–{thi:g} K/ps: extrapolation.",
+                           icon="⚠️")
+            else:
+                st.caption(f"Trained range: {tlo:g}–{thi:g} K/ps (reference MD glasses).")
+        else:
+            st.caption(f"{sys_.label}: unconditional model (trained on glasses quenched at "
+                       f"{sys_.trained_rate_range_k_ps[0]:g} K/ps).")
+        size_mode = st.radio("Size as", ["atom count", "box (Å)"], horizontal=True, key=f"{prefix}-sizemode")
+        n_atoms, box = None, None
+        per = sys_.atoms_per_formula
+        if size_mode == "atom count":
+            n_atoms = int(st.number_input(f"Number of atoms (multiple of {per})", min_value=per, max_value=200_000,
+                                          value=192 if per == 3 else 200, step=per, key=f"{prefix}-natoms"))
+        else:
+            b = st.columns(3)
+            box = [float(b[i].number_input(f"L{'xyz'[i]} (Å)", 5.0, 200.0, 14.0, 0.5, key=f"{prefix}-box{i}"))
+                   for i in range(3)]
+        aspect = (1.0, 1.0, 1.0)
+        if box is None:
+            a = st.columns(3)
+            aspect = tuple(float(a[i].number_input(f"aspect {'xyz'[i]}", 0.2, 10.0, 1.0, 0.1,
+                                                   key=f"{prefix}-aspect{i}")) for i in range(3))
+    with right:
+        auto = None
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always", AmorphWarning)
+            try:
+                from amorph_core.structures import density_from_rate
+                auto = density_from_rate(rate, system) if rate is not None else sys_.default_density_g_cm3
+            except AmorphError as exc:
+                st.caption(f"no density regression: {exc}")
+        use_auto = st.toggle(f"Density from the cooling-rate regression ({auto:.3f} g/cm³)" if auto else
+                             "Automatic density", value=True, key=f"{prefix}-dauto")
+        density = None
+        if not use_auto:
+            density = float(st.number_input("Density (g/cm³)", 0.5, 20.0, float(auto or sys_.default_density_g_cm3),
+                                            0.01, key=f"{prefix}-density"))
+        pore = st.toggle("Cylindrical pore(s) along z", value=pores_default, key=f"{prefix}-pore")
+        pore_r = wall = None
+        lattice = "single"
+        if pore:
+            p1, p2 = st.columns(2)
+            pore_r = float(p1.number_input("Pore radius (Å)", 1.0, 50.0, 4.0, 0.5, key=f"{prefix}-porer"))
+            wall = float(p2.number_input("Wall density (g/cm³)", 0.5, 20.0, float(auto or sys_.default_density_g_cm3),
+                                         0.01, key=f"{prefix}-wall"))
+            lattice = st.radio("Pore lattice", ["single", "hexagonal"], horizontal=True, key=f"{prefix}-lattice")
+        s1, s2 = st.columns(2)
+        n_samples = int(s1.number_input("Samples", 1, 16, 1, key=f"{prefix}-nsamples"))
+        seed = int(s2.number_input("First seed", 0, 2**31 - 1, 0, key=f"{prefix}-seed"))
+        sch = schedules()
+        names = list(sch)
+        default = "quick" if "quick" in names else names[0]
+        schedule = st.selectbox("Denoising schedule", names, index=names.index(default), key=f"{prefix}-schedule",
+                                format_func=lambda k: f"{k} — {getattr(sch[k], 'description', '')}")
+        device = st.selectbox("Device", ["auto", "cpu", "cuda"], key=f"{prefix}-device",
+                              help="auto: the GPU when present")
+    params = sup.generation_params(
+        system, rate, n_atoms=n_atoms, box=box, aspect=aspect, density_g_cm3=density, pore_radius_a=pore_r,
+        wall_density_g_cm3=wall if pore else None, pore_lattice=lattice, n_samples=n_samples, seed=seed,
+        schedule=schedule, device=device)
+    return params, sup.describe_params(params)
+
+
+def submit(params: dict, label: str) -> None:
+    try:
+        jid = _ui.manager().submit("generate", params, label=label)
+    except AmorphError as exc:
+        _ui.show_error(exc)
+        return
+    _ui.remember_job(jid)
+    st.toast(f"queued job {jid}", icon="⏳")

@@ -1,0 +1,266 @@
+"""Streamlit pieces shared by the pages: the job manager, job panels, structure pickers, the 3D viewer."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from amorph_core import app_support as sup
+from amorph_core.errors import AmorphError
+from amorph_core.jobs import FINAL, QUEUED, RUNNING, get_manager
+
+POLL_S = 1.0
+STRUCTURE_PAGE = "pages/structure.py"
+
+
+@st.cache_resource
+def manager():
+    """The server's one JobManager (survives reruns, page switches and sessions)."""
+    return get_manager(os.environ.get("AMORPH_JOBS_DIR"))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def load_structure(path: str, mtime: float):
+    """Atoms from a result file (cached by path and modification time)."""
+    from amorph_core.structures import read_structure
+
+    return read_structure(path)
+
+
+def load(path: str):
+    return load_structure(str(path), Path(path).stat().st_mtime).copy()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _references(system: str, rate):
+    from amorph_core.structures import reference_glasses
+
+    return reference_glasses(system, rate_k_ps=rate, nearest=rate is not None)
+
+
+def references(system: str, rate=None):
+    """Reference MD glasses of a system (at the nearest reference cooling rate if rate is given)."""
+    return [a.copy() for a in _references(system, rate)]
+
+
+def show_error(exc: Exception) -> None:
+    st.error(str(exc) if isinstance(exc, AmorphError) else f"{type(exc).__name__}: {exc}", icon="⚠️")
+
+
+# --------------------------------------------------------------------------- jobs
+def remember_job(job_id: str) -> None:
+    st.session_state.setdefault("my_jobs", [])
+    if job_id not in st.session_state["my_jobs"]:
+        st.session_state["my_jobs"].append(job_id)
+
+
+def entropy_figure(job: dict) -> go.Figure:
+    """Information entropy (nats) vs denoising step, one line per sample (paper Fig. 20, live)."""
+    fig = go.Figure()
+    for idx, s in sorted(job.get("samples", {}).items(), key=lambda kv: int(kv[0])):
+        if s.get("entropy"):
+            x, y = zip(*s["entropy"])
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=f"seed {s.get('seed')}"))
+    fig.update_layout(xaxis_title="denoising step", yaxis_title="information entropy H (nats/atom)",
+                      height=320, margin=dict(l=10, r=10, t=30, b=10), title="Entropy while denoising")
+    return fig
+
+
+def _job_card(job: dict, key: str) -> None:
+    m = manager()
+    state = job["state"]
+    head = f"**{job['label']}** · `{job['id']}` · {state}"
+    if state == QUEUED:
+        head += f" (position {job['queue_position']} in the queue)"
+    st.markdown(head)
+    st.caption(sup.describe_params(job["params"]))
+    if state in (RUNNING, QUEUED):
+        frac = float(job.get("fraction") or 0.0)
+        st.progress(min(max(frac, 0.0), 1.0),
+                    text=f"{100 * frac:.0f}% · ETA {sup.fmt_duration(job.get('eta_s'))} · "
+                         f"{len(job['results'])} finished")
+        if st.button("Cancel", key=f"cancel-{key}-{job['id']}", icon="🛑"):
+            m.cancel(job["id"])
+    elif state == "failed":
+        st.error(job.get("error") or "failed", icon="⚠️")
+    elif state in ("cancelled", "interrupted"):
+        st.warning(f"{state}: kept {len(job['results'])} finished structure(s)"
+                   + (f" — {job['error']}" if job.get("error") else ""), icon="⏹️")
+    else:
+        st.success(f"done: {len(job['results'])} structure(s)", icon="✅")
+    if any(s.get("entropy") for s in job.get("samples", {}).values()):
+        st.plotly_chart(entropy_figure(job), key=f"ent-{key}-{job['id']}", width="stretch")
+
+
+def _jobs_to_show(kind: str | None) -> list:
+    m = manager()
+    mine = st.session_state.get("my_jobs", [])
+    jobs = []
+    for jid in mine:
+        try:
+            jobs.append(m.get(jid))
+        except AmorphError:
+            pass
+    others = [j for j in m.queue("gpu") if j["id"] not in mine]
+    jobs = [j for j in jobs if kind is None or j["kind"] == kind]
+    return sorted(jobs, key=lambda j: j["created"], reverse=True), others
+
+
+def _render_jobs(kind: str | None, key: str) -> bool:
+    jobs, others = _jobs_to_show(kind)
+    active = any(j["state"] not in FINAL for j in jobs) or bool(others)
+    if others:
+        st.info("Queue on this server (one GPU job at a time): "
+                + "; ".join(f"{j['label']} ({j['state']})" for j in others), icon="⏳")
+    for job in jobs[:4]:
+        with st.container(border=True):
+            _job_card(job, key)
+    return active
+
+
+@st.fragment(run_every=POLL_S)
+def _live_jobs(kind, key):
+    active = _render_jobs(kind, key)
+    if not active:
+        st.rerun(scope="app")  # a job just finished: refresh the result lists
+
+
+@st.fragment
+def _static_jobs(kind, key):
+    _render_jobs(kind, key)
+
+
+def job_panel(kind: str | None = "generate", key: str = "jobs") -> None:
+    """This session's jobs with progress, ETA, entropy chart and cancel; polls while any is active."""
+    jobs, others = _jobs_to_show(kind)
+    if any(j["state"] not in FINAL for j in jobs) or others:
+        _live_jobs(kind, key)
+    else:
+        _static_jobs(kind, key)
+
+
+# --------------------------------------------------------------------------- structures
+def result_rows(kind: str | None = "generate") -> list:
+    return manager().list_results(kind=kind)
+
+
+def result_label(row: dict) -> str:
+    return f"{sup.describe_params(dict(row['params'], seeds=[row['seed']] if row['seed'] is not None else []))}" \
+           f" · job {row['job_id']}"
+
+
+def results_table(rows: list):
+    import pandas as pd
+
+    recs = []
+    for r in rows:
+        p = r["params"]
+        recs.append({"job": r["job_id"], "system": p.get("system"), "rate (K/ps)": p.get("cooling_rate_k_ps"),
+                     "atoms": p.get("n_atoms"), "density (g/cm³)": p.get("density_g_cm3") or "auto",
+                     "pore r (Å)": p.get("pore_radius_a"), "seed": r["seed"], "schedule": p.get("schedule"),
+                     "file": Path(r["path"]).name})
+    return pd.DataFrame(recs)
+
+
+def pick_structure(key: str, allow_upload: bool = True, allow_reference: bool = True, system: str | None = None):
+    """A structure chosen from generated results, the reference glasses or an upload; None if nothing yet."""
+    sources = ["generated"] + (["reference glass"] if allow_reference else []) + (["upload"] if allow_upload else [])
+    src = st.radio("Structure from", sources, horizontal=True, key=f"{key}-src")
+    if src == "generated":
+        rows = [r for r in result_rows() if system is None or r["params"].get("system") == system]
+        if not rows:
+            st.info("No generated structures yet: start one on the Generate page.", icon="ℹ️")
+            return None
+        paths = [r["path"] for r in rows]
+        labels = {r["path"]: result_label(r) for r in rows}
+        pre = st.session_state.get("view_path")
+        idx = paths.index(pre) if pre in paths else 0
+        path = st.selectbox("Generated structure", paths, index=idx, format_func=labels.get, key=f"{key}-gen")
+        try:
+            return load(path)
+        except AmorphError as exc:
+            show_error(exc)
+            return None
+    if src == "reference glass":
+        from amorph_core.structures import reference_rates
+
+        sysname = system or st.selectbox("System", ["sio2", "cuzr"], key=f"{key}-refsys")
+        try:
+            rates = reference_rates(sysname)
+            rate = st.selectbox("Cooling rate (K/ps)", rates, key=f"{key}-refrate") if rates[0] is not None else None
+            glasses = references(sysname, rate)
+        except AmorphError as exc:
+            show_error(exc)
+            return None
+        i = st.selectbox("Sample", list(range(len(glasses))), key=f"{key}-refsample",
+                         format_func=lambda k: f"sample {glasses[k].info.get('sample', k)} "
+                                               f"({glasses[k].info.get('split', '')})")
+        return glasses[i]
+    up = st.file_uploader(f"Structure file (extxyz, CIF, POSCAR, LAMMPS data, ...; ≤ {sup.MAX_UPLOAD_MB} MB)",
+                          key=f"{key}-upload")
+    if up is None:
+        return None
+    try:
+        return sup.read_upload(up.name, up.getvalue())
+    except AmorphError as exc:
+        show_error(exc)
+        return None
+
+
+def structure_viewer(atoms, key: str, system: str | None = None, height: int = 520) -> None:
+    """3D view with style, colouring and slab controls."""
+    from amorph_core.systems import guess_system
+
+    n = len(atoms)
+    c1, c2, c3 = st.columns(3)
+    style = c1.selectbox("Style", ["auto"] + list(sup.STYLES), key=f"{key}-style",
+                         help="auto: balls+sticks up to 5k atoms, sticks up to 20k, lines above")
+    color_by = c2.selectbox("Colour by", ["element", "coordination defect"], key=f"{key}-color")
+    use_slab = c3.toggle("Slab view", key=f"{key}-slab", help="show a slice: useful for pores and big boxes")
+    shown = atoms
+    if use_slab:
+        s1, s2, s3 = st.columns(3)
+        axis = s1.selectbox("Slab normal", ["z", "x", "y"], key=f"{key}-axis")
+        pos = s2.slider("Position (fraction of box)", 0.0, 1.0, 0.5, 0.01, key=f"{key}-pos")
+        thick = s3.slider("Thickness (Å)", 1.0, float(max(2.0, atoms.cell.lengths().max())), 6.0, 0.5,
+                          key=f"{key}-thick")
+        shown = sup.slab(atoms, axis, pos, thick)
+    defects = None
+    if color_by == "coordination defect":
+        try:
+            sysname = system or guess_system(atoms.get_chemical_symbols()).name
+            defects = sup.defect_classes(shown, sysname)
+            if defects:
+                st.caption("Defects shown as spheres: " + ", ".join(
+                    f"{k}: {len(v)}" for k, v in sorted(defects.items())))
+            else:
+                st.caption("No coordination defects (every Si 4-fold, every O 2-fold).")
+        except AmorphError as exc:
+            show_error(exc)
+            color_by = "element"
+    if len(shown) == 0:
+        st.warning("The slab contains no atoms: move or thicken it.")
+        return
+    html = sup.viewer_html(shown, style=style, color_by="defect" if defects is not None else "element",
+                           defects=defects, height=height)
+    st.iframe(html, height=height + 20)
+    st.caption(f"{len(shown)} of {n} atoms shown · cell {' × '.join(f'{x:.2f}' for x in atoms.cell.lengths())} Å"
+               " · drag to rotate, scroll to zoom")
+
+
+def download_buttons(atoms, stem: str, key: str) -> None:
+    """Download buttons for extxyz, LAMMPS data, CIF and POSCAR (parameters embedded where possible)."""
+    from amorph_core.structures import structure_to_bytes
+    from amorph_core.structures.io import EXPORT_FORMATS
+
+    cols = st.columns(len(EXPORT_FORMATS))
+    for col, (fmt, (_, suffix)) in zip(cols, EXPORT_FORMATS.items()):
+        try:
+            data = structure_to_bytes(atoms, fmt)
+        except Exception as exc:  # a format that cannot hold this structure
+            col.caption(f"{fmt}: {exc}")
+            continue
+        col.download_button(f"{fmt}", data, file_name=f"{stem}{suffix}", key=f"{key}-dl-{fmt}",
+                            mime="chemical/x-extxyz" if fmt == "extxyz" else "text/plain", icon="⬇️")

@@ -1,0 +1,25 @@
+"""Structure: 3D view with the periodic cell, defect colouring, slab view, downloads."""
+from pathlib import Path
+
+import streamlit as st
+
+from amorph_core.structures import density_g_cm3
+from pages import _ui
+
+st.title("🔬 Structure")
+atoms = _ui.pick_structure("view")
+if atoms is not None:
+    info = {k: v for k, v in atoms.info.items() if isinstance(v, (str, int, float, bool))}
+    c = st.columns(4)
+    c[0].metric("Atoms", f"{len(atoms)}")
+    c[1].metric("Density", f"{density_g_cm3(atoms):.3f} g/cm³")
+    c[2].metric("Cooling rate", f"{info['cooling_rate_k_ps']:g} K/ps" if "cooling_rate_k_ps" in info else "–")
+    c[3].metric("Seed", f"{info['seed']}" if "seed" in info else "–")
+    _ui.structure_viewer(atoms, key="view")
+    st.subheader("Download")
+    stem = Path(str(info.get("source", "structure"))).stem.split(".")[0] if "source" in info else "structure"
+    if "seed" in info:
+        stem = f"{info.get('system', 'glass')}_{info.get('cooling_rate_k_ps', 'x')}Kps_seed{info['seed']}"
+    _ui.download_buttons(atoms, stem, key="view")
+    with st.expander("Parameters stored with the structure"):
+        st.json(info)
