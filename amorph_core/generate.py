@@ -1,0 +1,299 @@
+"""Generate glasses: "N structures of system X at cooling rate R" = start configurations + model + sampler.
+
+Every structure is written (extxyz) as soon as its batch finishes, with its seed and all parameters in the
+file, so a crash or cancel loses nothing finished. Same seed + same device + same model -> same structure.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from amorph_core import __version__
+from amorph_core.errors import AmorphError, AmorphWarning
+from amorph_core.systems import get_system
+
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS (same seed -> same glass)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to generate. Lengths in Å, densities in g/cm^3, cooling rate in K/ps.
+
+    Size: n_atoms (box from density and aspect) or box=(Lx, Ly, Lz). Density: from the cooling-rate
+    regression unless given. Pores: pore_radius_a (+ wall_density_g_cm3, pore_lattice 'single'|'hexagonal').
+    seeds: one structure per seed. schedule: preset name (see SCHEDULES) or number of steps.
+    """
+
+    system: str = "sio2"
+    cooling_rate_k_ps: float | None = None
+    n_atoms: int | None = None
+    box: tuple | None = None
+    aspect: tuple = (1.0, 1.0, 1.0)
+    density_g_cm3: float | None = None
+    pore_radius_a: float | None = None
+    wall_density_g_cm3: float | None = None
+    pore_lattice: str = "single"
+    seeds: tuple = (0,)
+    schedule: object = "paper"
+    device: str = "auto"
+    model: str | None = None
+    max_atoms_per_batch: int | None = None
+
+
+def resolve_device(device: str = "auto") -> str:
+    import torch
+
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise AmorphError("device 'cuda' requested but no CUDA GPU is available (use --device cpu)")
+    if device not in ("cpu",) and not device.startswith("cuda"):
+        raise AmorphError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    return device
+
+
+def parse_seeds(text) -> tuple:
+    """'0-5' -> (0..5); '1,4,9' -> (1, 4, 9); an int -> (int,)."""
+    if isinstance(text, int):
+        return (text,)
+    if isinstance(text, (list, tuple)):
+        return tuple(int(s) for s in text)
+    out = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part[1:]:
+                a, b = part.split("-", 1) if not part.startswith("-") else part[1:].split("-", 1)
+                out.extend(range(int(a), int(b) + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise AmorphError(f"seeds must look like '0-5' or '1,4,9', got {text!r}") from None
+    if not out:
+        raise AmorphError("no seeds given")
+    return tuple(out)
+
+
+def build_starts(req: GenerationRequest, cutoff: float = 5.0) -> list:
+    """The starting configurations (one per seed) for a request, after validating it."""
+    from amorph_core.structures.density import check_rate, density_from_rate
+    from amorph_core.structures.starts import porous_start, uniform_start
+
+    sys_ = get_system(req.system)
+    rate = req.cooling_rate_k_ps
+    if sys_.conditional:
+        if rate is None:
+            raise AmorphError(f"{sys_.label} generation needs a cooling rate (K/ps)")
+        rate = check_rate(sys_.name, rate)
+    elif rate is not None:
+        warnings.warn(f"{sys_.label} model is not conditional: cooling rate {rate:g} K/ps is ignored",
+                      AmorphWarning, stacklevel=2)
+        rate = None
+    if not req.seeds:
+        raise AmorphError("no seeds given: ask for at least one structure")
+    if req.n_atoms is None and req.box is None:
+        raise AmorphError("give the number of atoms or the box lengths (Å)")
+    if req.n_atoms is not None and int(req.n_atoms) <= 0:
+        raise AmorphError(f"number of atoms must be positive, got {req.n_atoms}")
+    density = req.density_g_cm3
+    if density is None:
+        density = density_from_rate(rate, sys_.name) if rate is not None else sys_.default_density_g_cm3
+    starts = []
+    for seed in req.seeds:
+        if req.pore_radius_a is not None:
+            lz_over_lx = float(req.aspect[2]) / float(req.aspect[0]) if req.aspect else 1.0
+            atoms = porous_start(sys_.name, pore_radius_a=req.pore_radius_a,
+                                 wall_density_g_cm3=req.wall_density_g_cm3 or density,
+                                 n_atoms=None if req.box is not None else req.n_atoms, box=req.box,
+                                 lz_over_lx=lz_over_lx, lattice=req.pore_lattice, seed=seed)
+        else:
+            atoms = uniform_start(sys_.name, n_atoms=req.n_atoms, box=req.box,
+                                  density_g_cm3=None if (req.box is not None and req.n_atoms is not None) else density,
+                                  aspect=req.aspect, seed=seed)
+        lengths = atoms.cell.lengths()
+        if lengths.min() < 2 * cutoff:
+            raise AmorphError(
+                f"box {lengths[0]:.1f} x {lengths[1]:.1f} x {lengths[2]:.1f} Å is too small: every length must be "
+                f">= {2 * cutoff:g} Å (twice the model cutoff); use more atoms")
+        if rate is not None:
+            atoms.info["cooling_rate_k_ps"] = float(rate)
+        starts.append(atoms)
+    return starts
+
+
+def _entropy_nats(atoms) -> float:
+    """QUESTS information entropy (nats; k=32, 5 Å, h=0.015 1/Å) of one structure."""
+    from quests.descriptor import get_descriptors
+    from quests.entropy import entropy
+
+    return float(entropy(get_descriptors([atoms], k=32, cutoff=5.0), h=0.015))
+
+
+def _file_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+class Generator:
+    """A loaded model ready to denoise batches of structures on one device."""
+
+    def __init__(self, system="sio2", model=None, device="auto"):
+        import torch
+
+        from amorph_core.model.checkpoint import DEFAULT_MODELS, load_model, resolve_model_dir
+
+        self.system = get_system(system)
+        self.device = resolve_device(device)
+        name = model or DEFAULT_MODELS.get(self.system.name)
+        self.model, self.doc = load_model(name, self.device, system=self.system.name)
+        self.model_name = str(name)
+        self.model_sha = _file_sha(resolve_model_dir(name) / "model.pt")
+        self.cfg = self.model.cfg
+        self.torch = torch
+
+    def predictor(self):
+        from amorph_core.model.graph import periodic_graph
+
+        model, cutoff = self.model, self.cfg.cutoff
+
+        def predict(state):
+            src, dst, vec = periodic_graph(state.positions, state.cells, state.ptr, cutoff)
+            return model(state.species, src, dst, vec, state.batch, state.cond)
+
+        return predict
+
+    def batch_state(self, atoms_list):
+        from amorph_core.diffusion.sampler import BatchState
+
+        torch, dev = self.torch, self.device
+        index = {el: i for i, el in enumerate(self.cfg.elements)}
+        sym = [s for a in atoms_list for s in a.get_chemical_symbols()]
+        unknown = sorted(set(sym) - set(index))
+        if unknown:
+            raise AmorphError(f"model '{self.model_name}' does not know element(s) {', '.join(unknown)}")
+        ptr = tuple(int(x) for x in np.cumsum([0] + [len(a) for a in atoms_list]))
+        cond = None
+        if self.cfg.conditional:
+            cond = torch.tensor([math.log10(a.info["cooling_rate_k_ps"]) for a in atoms_list],
+                                dtype=torch.float32, device=dev)
+        return BatchState(
+            positions=torch.tensor(np.concatenate([a.positions for a in atoms_list]), dtype=torch.float32,
+                                   device=dev),
+            cells=torch.tensor(np.stack([a.cell.array for a in atoms_list]), dtype=torch.float32, device=dev),
+            species=torch.tensor([index[s] for s in sym], dtype=torch.long, device=dev),
+            batch=torch.repeat_interleave(torch.arange(len(atoms_list), device=dev),
+                                          torch.tensor([len(a) for a in atoms_list], device=dev)),
+            ptr=ptr, cond=cond)
+
+    def generators(self, seeds):
+        gens = []
+        for s in seeds:
+            g = self.torch.Generator(device=self.device)
+            g.manual_seed(int(s) + 7919)  # offset: noise stream differs from the start's numpy stream
+            gens.append(g)
+        return gens
+
+
+def _plan_batches(starts, device, max_atoms):
+    if max_atoms is None:
+        max_atoms = 200_000 if device.startswith("cuda") else 1
+    batches, cur, n = [], [], 0
+    for i, a in enumerate(starts):
+        if cur and n + len(a) > max_atoms:
+            batches.append(cur)
+            cur, n = [], 0
+        cur.append(i)
+        n += len(a)
+    if cur:
+        batches.append(cur)
+    return batches
+
+
+def _to_atoms(start, positions):
+    a = start.copy()
+    a.positions = positions
+    a.wrap()
+    return a
+
+
+def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=None, entropy_every: int = 0,
+                        generator: Generator | None = None) -> list:
+    """Denoise one structure per seed and write each as extxyz into out_dir as soon as it is done.
+
+    progress(event: dict) receives {"kind": "progress", "index", "seed", "step", "n_steps", "entropy_nats",
+    "elapsed_s"} every entropy_every (or 50) steps, {"kind": "done", "index", "seed", "path"} per structure
+    and {"kind": "cancelled", "step"} on cancel. Returns the paths written (those finished before a cancel).
+    Raises AmorphError for invalid requests or non-finite model output (finished files are kept).
+    """
+    from amorph_core.diffusion import SamplerCancelled, get_schedule, run_sampler
+    from amorph_core.structures.io import write_structure
+
+    sys_ = get_system(req.system)
+    schedule = get_schedule(req.schedule)
+    gen = generator or Generator(sys_.name, req.model, req.device)
+    starts = build_starts(req, gen.cfg.cutoff)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    progress = progress or (lambda ev: None)
+    predict = gen.predictor()
+    sigmas = schedule.sigmas()
+    every = entropy_every if entropy_every and entropy_every > 0 else 50
+    paths = []
+    for batch in _plan_batches(starts, gen.device, req.max_atoms_per_batch):
+        group = [starts[i] for i in batch]
+        seeds = [int(a.info["seed"]) for a in group]
+        state = gen.batch_state(group)
+        t0 = time.perf_counter()
+
+        def callback(step, n_steps, st, elapsed, _group=group, _batch=batch):
+            ent = [None] * len(_group)
+            if entropy_every and entropy_every > 0:
+                pos = st.positions.detach().cpu().numpy()
+                for k, a in enumerate(_group):
+                    ent[k] = _entropy_nats(_to_atoms(a, pos[st.ptr[k]:st.ptr[k + 1]]))
+            for k, i in enumerate(_batch):
+                progress({"kind": "progress", "index": i, "seed": seeds[k], "step": step, "n_steps": n_steps,
+                          "entropy_nats": ent[k], "elapsed_s": elapsed})
+
+        try:
+            state = run_sampler(state, predict, sigmas, gen.generators(seeds), callback=callback, every=every,
+                                cancel=cancel)
+        except SamplerCancelled as exc:
+            progress({"kind": "cancelled", "step": exc.step})
+            return paths
+        except FloatingPointError as exc:
+            raise AmorphError(f"the model produced non-finite positions ({exc}); {len(paths)} finished "
+                              f"structure(s) kept in {out_dir}") from None
+        elapsed = time.perf_counter() - t0
+        pos = state.positions.detach().cpu().numpy()
+        for k, i in enumerate(batch):
+            a = _to_atoms(group[k], pos[state.ptr[k]:state.ptr[k + 1]])
+            a.info.update({
+                "model": gen.model_name, "model_sha256_16": gen.model_sha, "schedule": schedule.name,
+                "n_steps": schedule.n_steps, "device": gen.device, "amorph_version": __version__,
+                "generation_time_s": round(elapsed / len(batch), 3),
+                "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            })
+            if req.density_g_cm3 is not None:
+                a.info["requested_density_g_cm3"] = float(req.density_g_cm3)
+            rate = a.info.get("cooling_rate_k_ps")
+            tag = f"_{rate:g}Kps" if rate is not None else ""
+            path = out_dir / f"{sys_.name}{tag}_{len(a)}at_seed{seeds[k]}.extxyz"
+            write_structure(a, path, "extxyz")
+            paths.append(path)
+            progress({"kind": "done", "index": i, "seed": seeds[k], "path": str(path)})
+    return paths
+
+
+def request_dict(req: GenerationRequest) -> dict:
+    d = asdict(req)
+    d["schedule"] = str(d["schedule"]) if not isinstance(d["schedule"], (str, int)) else d["schedule"]
+    return d

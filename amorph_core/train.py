@@ -1,0 +1,286 @@
+"""Train the denoiser on reference glasses (paper eq. 5): noise sigma ~ U(sigma_min, sigma_max) Å per
+structure, x_noisy = x + sigma*eps, the model predicts the displacement sigma*eps, MSE loss.
+
+Respects the documented train/validation split of the reference registry. Neighbour lists are built on the
+training device. Resumable: train_state.pt (state_dicts + step + RNG states) next to the checkpoint; a time
+limit ends a run cleanly so it can be resumed in another call. Single GPU, CPU, or several GPUs through
+torchrun (DistributedDataParallel; each rank draws its own batches).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from amorph_core import __version__
+from amorph_core.errors import AmorphError
+from amorph_core.model.checkpoint import save_checkpoint
+from amorph_core.model.denoiser import Denoiser, DenoiserConfig
+from amorph_core.model.graph import periodic_graph
+from amorph_core.systems import get_system
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings. sigma in Å; lr per optimizer step; time limit in minutes (None = none)."""
+
+    system: str = "sio2"
+    steps: int = 20000
+    batch_size: int = 8
+    lr: float = 1e-3
+    lr_min: float = 1e-5
+    warmup: int = 200
+    weight_decay: float = 0.0
+    sigma_min: float = 0.001
+    sigma_max: float = 0.75
+    ema_decay: float = 0.999
+    grad_clip: float = 10.0
+    val_every: int = 500
+    ckpt_every: int = 1000
+    seed: int = 0
+    device: str = "auto"
+    max_minutes: float | None = None
+    max_structures: int | None = None  # use only the first N training structures (tiny CPU runs)
+    model: dict = field(default_factory=dict)  # DenoiserConfig overrides
+
+
+def _git_version() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except Exception:
+        return "unknown"
+
+
+class Dataset:
+    """Reference glasses of one split as tensors on a device."""
+
+    def __init__(self, system, split, elements, device, max_structures=None):
+        from amorph_core.structures.references import reference_glasses
+
+        glasses = reference_glasses(system, split=split)
+        if max_structures:
+            glasses = glasses[:max_structures]
+        if not glasses:
+            raise AmorphError(f"no '{split}' reference glasses for system '{system}'")
+        index = {el: i for i, el in enumerate(elements)}
+        self.items = []
+        h = hashlib.sha256()
+        for a in glasses:
+            pos = torch.tensor(a.positions, dtype=torch.float32, device=device)
+            cell = torch.tensor(a.cell.array, dtype=torch.float32, device=device)
+            sp = torch.tensor([index[s] for s in a.get_chemical_symbols()], dtype=torch.long, device=device)
+            rate = a.info.get("cooling_rate_k_ps")
+            self.items.append((pos, cell, sp, math.log10(rate) if rate else 0.0))
+            h.update(np.ascontiguousarray(a.positions).tobytes())
+        self.sha256 = h.hexdigest()
+        self.names = [f"{a.info.get('cooling_rate_k_ps')}Kps_s{a.info.get('sample')}" for a in glasses]
+
+    def __len__(self):
+        return len(self.items)
+
+
+def mean_neighbors(ds: Dataset, cutoff: float) -> float:
+    n_e = n_a = 0
+    for pos, cell, _, _ in ds.items:
+        src, _, _ = periodic_graph(pos, cell[None], [0, len(pos)], cutoff)
+        n_e += len(src)
+        n_a += len(pos)
+    return n_e / n_a
+
+
+def make_batch(items, sigmas, gen, device):
+    """Noisy batch: positions, cells, species, batch index, ptr, log10 rates, target displacements (Å)."""
+    pos, cells, sp, rates, targets, ptr = [], [], [], [], [], [0]
+    for (p, c, s, r), sig in zip(items, sigmas):
+        eps = torch.randn(p.shape, generator=gen, device=device)
+        disp = sig * eps
+        noisy = p + disp
+        frac = noisy @ torch.linalg.inv(c)
+        noisy = (frac - torch.floor(frac)) @ c
+        pos.append(noisy)
+        cells.append(c)
+        sp.append(s)
+        rates.append(r)
+        targets.append(disp)
+        ptr.append(ptr[-1] + len(p))
+    counts = torch.tensor([len(p) for p in pos], device=device)
+    batch = torch.repeat_interleave(torch.arange(len(pos), device=device), counts)
+    return (torch.cat(pos), torch.stack(cells), torch.cat(sp), batch, ptr,
+            torch.tensor(rates, dtype=torch.float32, device=device), torch.cat(targets))
+
+
+def loss_on(model, batch, cutoff):
+    pos, cells, sp, bidx, ptr, rates, target = batch
+    src, dst, vec = periodic_graph(pos, cells, ptr, cutoff)
+    pred = model(sp, src, dst, vec, bidx, rates)
+    return ((pred - target) ** 2).sum(dim=1).mean()
+
+
+@torch.no_grad()
+def validation_loss(model, ds: Dataset, cutoff, device, sigmas=(0.05, 0.2, 0.4, 0.75), seed=1234) -> float:
+    """Mean loss over every validation structure at fixed noise levels and fixed noise (comparable runs)."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    total, n = 0.0, 0
+    for item in ds.items:
+        for s in sigmas:
+            total += float(loss_on(model, make_batch([item], [s], gen, device), cutoff))
+            n += 1
+    return total / n
+
+
+def _lr(cfg: TrainConfig, step: int) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
+
+
+def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
+    """Train (or resume) a denoiser; writes the EMA model as a checkpoint into out_dir. Returns out_dir."""
+    sys_ = get_system(cfg.system)
+    out_dir = Path(out_dir)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    distributed = world > 1
+    if distributed:
+        import torch.distributed as dist
+
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda"):
+            torch.cuda.set_device(local)
+    else:
+        device = cfg.device if cfg.device not in (None, "auto") else ("cuda" if torch.cuda.is_available() else "cpu")
+    main = rank == 0
+    torch.manual_seed(cfg.seed + rank)
+
+    mcfg = dict(cfg.model)
+    mcfg.setdefault("elements", sys_.elements)
+    mcfg.setdefault("conditional", sys_.conditional)
+    mcfg["system"] = sys_.name
+    train_ds = Dataset(sys_.name, "train", tuple(mcfg["elements"]), device, cfg.max_structures)
+    val_ds = Dataset(sys_.name, "validation", tuple(mcfg["elements"]), device, cfg.max_structures)
+    state_path = out_dir / "train_state.pt"
+    if resume and state_path.exists():
+        st = torch.load(state_path, map_location="cpu", weights_only=True)
+        model_cfg = DenoiserConfig.from_dict(json.loads((out_dir / "config.json").read_text())["config"])
+    else:
+        st = None
+        mcfg.setdefault("avg_num_neighbors", round(mean_neighbors(train_ds, mcfg.get("cutoff", 5.0)), 3))
+        model_cfg = DenoiserConfig.from_dict(mcfg)
+    model = Denoiser(model_cfg).to(device)
+    ema = copy.deepcopy(model).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    step, log_rows = 0, []
+    gen = torch.Generator(device=device)
+    gen.manual_seed(cfg.seed * 1000 + rank)
+    rng = np.random.default_rng(cfg.seed * 1000 + rank)
+    if st is not None:
+        model.load_state_dict(st["model"])
+        ema.load_state_dict(st["ema"])
+        opt.load_state_dict(st["opt"])
+        step = int(st["step"])
+        gen.manual_seed(cfg.seed * 1000 + rank + step)
+        rng = np.random.default_rng(cfg.seed * 1000 + rank + step)
+        if main:
+            log(f"resumed at step {step}")
+    net = model
+    if distributed:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[int(os.environ.get("LOCAL_RANK", 0))]
+                                                        if device.startswith("cuda") else None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / "train_log.jsonl"
+    t_start = time.perf_counter()
+    n_params = sum(p.numel() for p in model.parameters())
+    if main:
+        log(f"training {sys_.name}: {len(train_ds)} train / {len(val_ds)} validation structures, "
+            f"{n_params} parameters, device {device} x{world}, avg neighbours {model_cfg.avg_num_neighbors}")
+
+    def save(final=False):
+        if not main:
+            return
+        val = validation_loss(ema, val_ds, model_cfg.cutoff, device)
+        meta = {
+            "system": sys_.name, "step": step, "val_loss_A2": val, "train_config": asdict(cfg),
+            "train_data_sha256": train_ds.sha256, "val_data_sha256": val_ds.sha256,
+            "train_structures": train_ds.names, "val_structures": val_ds.names,
+            "code_version": _git_version(), "amorph_version": __version__, "world_size": world,
+            "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
+            "n_parameters": n_params, "final": final,
+        }
+        prev = {}
+        if (out_dir / "config.json").exists():
+            prev = json.loads((out_dir / "config.json").read_text()).get("meta", {})
+        meta["wall_time_s"] = prev.get("wall_time_s", 0.0) + (time.perf_counter() - t_start) - save.accounted
+        save.accounted = time.perf_counter() - t_start
+        save_checkpoint(out_dir, ema, meta)
+        import io
+        buf = io.BytesIO()
+        torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                    "step": torch.tensor(step)}, buf)
+        tmp = state_path.with_name("train_state.pt.tmp")
+        tmp.write_bytes(buf.getvalue())
+        os.replace(tmp, state_path)
+        log(f"step {step}: checkpoint saved (validation loss {val:.5f} Å^2)")
+        return val
+
+    save.accounted = 0.0
+    losses = []
+    deadline = None if cfg.max_minutes is None else t_start + 60 * cfg.max_minutes
+    while step < cfg.steps:
+        idx = rng.integers(0, len(train_ds), cfg.batch_size)
+        sig = rng.uniform(cfg.sigma_min, cfg.sigma_max, cfg.batch_size)
+        batch = make_batch([train_ds.items[i] for i in idx], sig, gen, device)
+        for g in opt.param_groups:
+            g["lr"] = _lr(cfg, step)
+        loss = loss_on(net, batch, model_cfg.cutoff)
+        if not torch.isfinite(loss):
+            raise AmorphError(f"training diverged: non-finite loss at step {step}")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        with torch.no_grad():
+            d = min(cfg.ema_decay, (1 + step) / (10 + step))
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.mul_(d).add_(pm.detach(), alpha=1 - d)
+        step += 1
+        losses.append(float(loss.detach()))
+        if main and (step % 50 == 0 or step == cfg.steps):
+            row = {"step": step, "loss_A2": float(np.mean(losses)), "lr": _lr(cfg, step - 1),
+                   "elapsed_s": round(time.perf_counter() - t_start, 2)}
+            losses = []
+            if step % cfg.val_every == 0:
+                row["val_loss_A2"] = validation_loss(ema, val_ds, model_cfg.cutoff, device)
+            with open(log_path, "a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            if step % 500 == 0:
+                log(json.dumps(row))
+        if step % cfg.ckpt_every == 0 and step < cfg.steps:
+            save()
+        if deadline is not None and time.perf_counter() > deadline:
+            if main:
+                log(f"time limit reached at step {step}")
+            break
+    save(final=step >= cfg.steps)
+    if distributed:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    return out_dir
