@@ -1,0 +1,93 @@
+"""Voronoi analysis of metallic glasses with pyvoro-rimoli (voro++; matches OVITO's polydisperse
+Voronoi volumes and indices, field notes): radical (power) tessellation with per-species radii
+(Cu 1.35 Å, Zr 1.55 Å; paper A.5). Faces smaller than 1% of the cell's total face area are left out of the
+index, like OVITO's relative face-area threshold. Index <n3,n4,n5,n6>: number of faces with 3, 4, 5, 6 edges.
+Volumes in Å^3. voro++ handles orthorhombic periodic boxes only: other cells raise AmorphError.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from amorph_core.analysis.neighbors import check_periodic
+from amorph_core.errors import AmorphError
+
+RADII_A = {"Cu": 1.35, "Zr": 1.55}
+FACE_AREA_THRESHOLD = 0.01
+
+
+def _polygon_area(verts: np.ndarray) -> float:
+    v0 = verts[0]
+    cross = np.cross(verts[1:-1] - v0, verts[2:] - v0)
+    return 0.5 * float(np.linalg.norm(cross.sum(axis=0)))
+
+
+def voronoi_analysis(atoms, radii_a: dict | None = None, face_area_threshold: float = FACE_AREA_THRESHOLD,
+                     per_atom: bool = True, top: int = 10) -> dict:
+    """Voronoi indices <n3,n4,n5,n6> and atomic volumes (Å^3) of one periodic orthorhombic structure.
+
+    radii_a: element -> radius (Å) for the radical tessellation (default Cu 1.35, Zr 1.55; other elements
+    use ase's covalent radii). Returns per-atom lists (if per_atom), the `top` most frequent indices with
+    their fractions (overall and per species), mean volume per species and the volume sum.
+    """
+    import pyvoro
+    from ase.data import atomic_numbers, covalent_radii
+
+    pos, cell = check_periodic(atoms)
+    if np.abs(cell - np.diag(np.diag(cell))).max() > 1e-8:
+        raise AmorphError("Voronoi analysis (voro++) needs an orthorhombic cell; this cell is triclinic")
+    if len(atoms) < 2:
+        raise AmorphError("Voronoi analysis needs at least 2 atoms")
+    radii_map = dict(RADII_A)
+    radii_map.update(radii_a or {})
+    symbols = atoms.get_chemical_symbols()
+    for s in set(symbols):
+        radii_map.setdefault(s, float(covalent_radii[atomic_numbers[s]]))
+    lengths = np.diag(cell)
+    frac = np.mod(pos / lengths, 1.0)
+    frac[frac >= 1.0] = 0.0
+    wrapped = frac * lengths
+    spacing = (np.prod(lengths) / len(atoms)) ** (1 / 3)
+    cells = pyvoro.compute_voronoi(
+        wrapped.tolist(), [[0.0, float(L)] for L in lengths], float(2.0 * spacing),
+        radii=[float(radii_map[s]) for s in symbols], periodic=[True, True, True])
+    if len(cells) != len(atoms):
+        raise AmorphError(f"Voronoi tessellation returned {len(cells)} cells for {len(atoms)} atoms "
+                          f"(overlapping atoms?)")
+    volumes = np.empty(len(atoms))
+    indices = np.zeros((len(atoms), 4), dtype=np.int64)
+    for n, c in enumerate(cells):
+        volumes[n] = c["volume"]
+        verts = np.asarray(c["vertices"])
+        faces = c["faces"]
+        areas = np.array([_polygon_area(verts[f["vertices"]]) for f in faces])
+        keep = areas >= face_area_threshold * areas.sum()
+        for f, k in zip(faces, keep):
+            e = len(f["vertices"])
+            if k and 3 <= e <= 6:
+                indices[n, e - 3] += 1
+    labels = ["<" + ",".join(map(str, row)) + ">" for row in indices]
+    sym = np.array(symbols)
+
+    def top_indices(mask):
+        cnt = Counter(np.array(labels)[mask].tolist())
+        tot = int(mask.sum())
+        return [{"index": k, "fraction": v / tot} for k, v in cnt.most_common(top)]
+
+    elements = sorted(set(symbols))
+    out = {
+        "definition": (f"radical Voronoi (voro++ via pyvoro-rimoli), radii {', '.join(f'{e} {radii_map[e]:g} Å' for e in elements)}; "
+                       f"faces < {face_area_threshold:g} of the cell's face area ignored; index <n3,n4,n5,n6>"),
+        "radii_a": {e: float(radii_map[e]) for e in elements},
+        "top_indices": top_indices(np.ones(len(atoms), bool)),
+        "top_indices_by_element": {e: top_indices(sym == e) for e in elements},
+        "volume_mean_a3": {e: float(volumes[sym == e].mean()) for e in elements},
+        "volume_sd_a3": {e: float(volumes[sym == e].std()) for e in elements},
+        "volume_sum_a3": float(volumes.sum()),
+        "cell_volume_a3": float(abs(np.linalg.det(cell))),
+    }
+    if per_atom:
+        out["indices"] = indices.tolist()
+        out["volumes_a3"] = volumes.tolist()
+    return out
