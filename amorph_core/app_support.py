@@ -35,6 +35,17 @@ DEFECT_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b
 IDEAL_COORDINATION = {"sio2": {"Si": 4, "O": 2}}
 
 
+def plain_info(atoms) -> dict:
+    """atoms.info with numpy scalars turned into Python numbers; arrays and objects left out."""
+    out = {}
+    for k, v in atoms.info.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, (str, int, float, bool)):
+            out[k] = v
+    return out
+
+
 def auto_style(n_atoms: int) -> str:
     """Viewer style that stays responsive for n_atoms: balls+sticks to 5k, sticks to 20k, lines above."""
     if n_atoms <= 5000:

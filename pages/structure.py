@@ -4,12 +4,13 @@ from pathlib import Path
 import streamlit as st
 
 from amorph_core.structures import density_g_cm3
+from amorph_core import app_support as sup
 from pages import _ui
 
 st.title("🔬 Structure")
 atoms = _ui.pick_structure("view")
 if atoms is not None:
-    info = {k: v for k, v in atoms.info.items() if isinstance(v, (str, int, float, bool))}
+    info = sup.plain_info(atoms)
     c = st.columns(4)
     c[0].metric("Atoms", f"{len(atoms)}")
     c[1].metric("Density", f"{density_g_cm3(atoms):.3f} g/cm³")
