@@ -53,10 +53,12 @@ def information_entropy(obj, h: float = BANDWIDTH, k: int = K_NEIGHBORS, cutoff_
 
 def delta_entropy(test, reference, h: float = BANDWIDTH, k: int = K_NEIGHBORS,
                   cutoff_a: float = CUTOFF_A) -> np.ndarray:
-    """Per-environment delta entropy dH(test_i | reference) in nats (array over test's atoms)."""
+    """Per-environment delta entropy dH(test_i | reference) in nats (array over test's atoms); +inf where the
+    kernel sum underflows (an environment far outside the reference's support)."""
     from quests.entropy import delta_entropy as _de
 
-    return np.asarray(_de(_x(test, k, cutoff_a), _x(reference, k, cutoff_a), h=h))
+    with np.errstate(divide="ignore"):
+        return np.asarray(_de(_x(test, k, cutoff_a), _x(reference, k, cutoff_a), h=h))
 
 
 def overlap(test, reference, eps: float = OVERLAP_EPS, h: float = BANDWIDTH, k: int = K_NEIGHBORS,

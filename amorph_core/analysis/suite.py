@@ -225,8 +225,12 @@ def _against_reference(atoms, res, ref, entropy, summary, x):
             "reference_overlap_on_structure": ref_on,
             "reference_overlap_on_structure_mean": float(np.mean(ref_on)),
             "reference_self_overlap_mean": _reference_self_overlap(system, rate),
-            "delta_entropy_vs_reference_nats": {"mean": float(dh.mean()), "max": float(dh.max()),
-                                                "fraction_positive": float(np.mean(dh > _ent.OVERLAP_EPS))},
+            "delta_entropy_vs_reference_nats": {
+                "mean_finite": float(dh[np.isfinite(dh)].mean()) if np.isfinite(dh).any() else None,
+                "max_finite": float(dh[np.isfinite(dh)].max()) if np.isfinite(dh).any() else None,
+                "fraction_infinite": float(np.mean(~np.isfinite(dh))),
+                "fraction_positive": float(np.mean(dh > _ent.OVERLAP_EPS)),
+                "histogram": _dh_hist(dh)},
             "overlap_definition": _ent.DEFINITION,
         })
         summary.update({
@@ -236,6 +240,12 @@ def _against_reference(atoms, res, ref, entropy, summary, x):
             "novel_environment_fraction": out["delta_entropy_vs_reference_nats"]["fraction_positive"],
         })
     return out
+
+
+def _dh_hist(dh, lo=-10.0, hi=10.0, bins=80):
+    """Histogram (counts) of delta entropies (nats) clipped to [lo, hi] (infinite values land in the top bin)."""
+    h, edges = np.histogram(np.clip(dh, lo, hi), bins=bins, range=(lo, hi))
+    return {"edges_nats": edges.tolist(), "counts": h.tolist()}
 
 
 def _identical(a, b) -> bool:
