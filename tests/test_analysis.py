@@ -253,3 +253,14 @@ def test_compare_sets_reference_halves(quests_ready):
     for k in ("gen_O_not_2fold_pct", "gen_shortest_SiO_min_a", "gen_pdf_rfactor_Si-O_mean", "ref_pdf_rfactor_Si-O_mean",
               "gen_entropy_nats_mean", "overlap_gen_sim_mean", "overlap_gen_gen_mean"):
         assert k in s
+
+
+def test_analyze_structure_metallic_uses_voronoi():
+    atoms = crystal(["Cu", "Zr"], basis=[(0, 0, 0), (0.5, 0.5, 0.5)], spacegroup=221,
+                    cellpar=[3.26] * 3 + [90] * 3).repeat(4)
+    res = analyze_structure(atoms, entropy=False)
+    s = res["summary"]
+    assert res["system"] == "cuzr" and "network" not in res and "rings" not in res
+    assert s["voronoi_top_index"] == "<0,6,0,8>" and s["voronoi_top_fraction"] == 1.0  # B2 = bcc cells
+    assert s["volume_Zr_mean_a3"] > s["volume_Cu_mean_a3"]
+    assert set(res["pdf"]["partials"]) == {"Cu-Cu", "Cu-Zr", "Zr-Zr"}
