@@ -1,0 +1,220 @@
+"""End-to-end in a real headless Chromium: start `streamlit run app.py`, generate a tiny glass with the real
+generator, wait for it, check that the 3D viewer's canvas drew something and that a download arrives;
+save a screenshot of every page to docs/screenshots/.
+
+Needs Debian `chromium` + `chromium-driver` (apt) and selenium; skipped cleanly without them.
+"""
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--window-size=1400,1000"]
+PAGES = {"generate": "", "structure": "structure", "compare": "compare", "cooling_rates": "cooling_rates",
+         "pores": "pores", "metallic_glass": "metallic_glass", "about": "about"}
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+if not (CHROMIUM and DRIVER):
+    pytest.skip("chromium + chromedriver not installed (apt-get install chromium chromium-driver)",
+                allow_module_level=True)
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def model_arg(tmp_path_factory):
+    """'' for the shipped sio2 model; else the folder of a freshly initialised (untrained) checkpoint."""
+    from amorph_core.model.checkpoint import DEFAULT_MODELS, list_models
+
+    if DEFAULT_MODELS["sio2"] in list_models():
+        return ""
+    import torch
+
+    from amorph_core.model.checkpoint import save_checkpoint
+    from amorph_core.model.denoiser import Denoiser, DenoiserConfig
+
+    torch.manual_seed(0)
+    d = tmp_path_factory.mktemp("model")
+    save_checkpoint(d, Denoiser(DenoiserConfig(num_blocks=1, hidden_scalars=16, hidden_vectors=8)),
+                    {"note": "untrained, for the browser test"})
+    return str(d)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = free_port()
+    jobs = tmp_path_factory.mktemp("jobs")
+    env = dict(os.environ, AMORPH_JOBS_DIR=str(jobs), PYTHONUNBUFFERED="1")
+    log = open(jobs / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    t0 = time.time()
+    while time.time() - t0 < 90:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError((jobs / "streamlit.log").read_text())
+            time.sleep(0.3)
+    yield url, jobs
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium.webdriver.chrome.service import Service
+
+    downloads = tmp_path_factory.mktemp("downloads")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for f in FLAGS:
+        opts.add_argument(f)
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
+    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    drv.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    drv.downloads = downloads
+    yield drv
+    drv.quit()
+
+
+def wait_text(drv, text, timeout=60):
+    WebDriverWait(drv, timeout).until(
+        lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+
+
+def set_input(drv, label, value):
+    el = drv.find_element(By.CSS_SELECTOR, f'input[aria-label="{label}"]')
+    el.send_keys(Keys.CONTROL, "a")
+    el.send_keys(str(value))
+    el.send_keys(Keys.ENTER)
+    time.sleep(1.0)
+
+
+def click_button(drv, text, timeout=30):
+    def find(d):
+        for b in d.find_elements(By.TAG_NAME, "button"):
+            if b.is_displayed() and b.text.strip().endswith(text):
+                return b
+        return False
+    btn = WebDriverWait(drv, timeout).until(find)
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", btn)
+    btn.click()
+
+
+def settle(drv, seconds=2.0):
+    """Wait until Streamlit reports no script running, then a little more for rendering."""
+    t0 = time.time()
+    while time.time() - t0 < 30:
+        running = drv.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+        if not running:
+            break
+        time.sleep(0.3)
+    time.sleep(seconds)
+
+
+def shot(drv, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    drv.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def drawn_fraction(png: bytes) -> float:
+    """Fraction of pixels that differ from the background colour of the image (its corner)."""
+    from PIL import Image
+    import numpy as np
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    bg = img[2, 2]
+    return float((np.abs(img - bg).sum(-1) > 30).mean())
+
+
+def test_generate_view_download_and_screenshots(server, browser, model_arg):
+    url, jobs = server
+    drv = browser
+    drv.get(url)
+    wait_text(drv, "Generate an amorphous structure", 90)
+    settle(drv)
+    set_input(drv, "Number of atoms (multiple of 3)", 72)
+    if model_arg:
+        drv.find_element(By.XPATH, '//summary[contains(., "Model")]').click()  # the expander
+        time.sleep(0.5)
+        set_input(drv, "Model (shipped name or checkpoint folder; empty = default)", model_arg)
+    settle(drv)
+    click_button(drv, "Generate")
+    wait_text(drv, "done: 1 structure", 300)
+    settle(drv)
+    shot(drv, "generate")
+
+    # the result opens in the 3D viewer, whose WebGL canvas draws the glass
+    click_button(drv, "View in 3D")
+    wait_text(drv, "atoms shown", 60)
+    settle(drv, 3)
+    frame = WebDriverWait(drv, 30).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, 'iframe[data-testid="stIFrame"], iframe')))
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", frame)
+    drv.switch_to.frame(frame)
+    canvas = WebDriverWait(drv, 30).until(EC.presence_of_element_located((By.TAG_NAME, "canvas")))
+    assert canvas.size["width"] > 100 and canvas.size["height"] > 100
+    assert not drv.find_elements(By.XPATH, '//*[contains(text(), "failed to load")]')
+    time.sleep(2)
+    frac = drawn_fraction(canvas.screenshot_as_png)
+    drv.switch_to.default_content()
+    assert frac > 0.005, f"viewer canvas looks empty ({frac:.4f} of pixels drawn)"
+    shot(drv, "structure")
+
+    # a download arrives and is a readable structure with the generation parameters
+    click_button(drv, "extxyz")
+    t0 = time.time()
+    files = []
+    while time.time() - t0 < 30:
+        files = [p for p in drv.downloads.iterdir() if p.suffix == ".extxyz"]
+        if files:
+            break
+        time.sleep(0.3)
+    assert files, "no download arrived"
+    from amorph_core.structures import read_structure
+
+    atoms = read_structure(files[0])
+    assert len(atoms) == 72 and int(atoms.info["seed"]) == 0 and atoms.info["schedule"] == "draft"
+
+    # every other page loads without an exception; screenshot each
+    for name, path in PAGES.items():
+        if name in ("generate", "structure"):
+            continue
+        drv.get(f"{url}/{path}")
+        WebDriverWait(drv, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "h1"))
+        settle(drv, 3)
+        body = drv.find_element(By.TAG_NAME, "body").text
+        assert "Traceback" not in body and not drv.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]'), \
+            f"page {name} shows an exception"
+        shot(drv, name)
