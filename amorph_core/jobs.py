@@ -83,7 +83,95 @@ def _generate_runner(params: dict, out_dir: Path, progress, cancel) -> list:
     return [str(p) for p in (paths or [])]
 
 
-DEFAULT_KINDS = {"generate": JobKind("generate", _generate_runner, "gpu")}
+def _load_set(paths) -> list:
+    from amorph_core.structures import read_structure
+
+    return [read_structure(p) for p in paths]
+
+
+def _references_for(params: dict) -> list:
+    from amorph_core.structures import reference_glasses
+
+    if params.get("reference_paths"):
+        return _load_set(params["reference_paths"])
+    rate = params.get("reference_rate_k_ps")
+    return reference_glasses(params["system"], rate_k_ps=rate, nearest=rate is not None,
+                             split=params.get("reference_split"))
+
+
+def _analyze_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
+    """Runner for kind 'analyze': analyze_structure on each of params['paths'] (and, with
+    params['references']=True, on the system's reference glasses); writes analysis.json as it goes.
+
+    params: paths, system, rings, entropy, voronoi, per_atom, references (bool), reference_rate_k_ps.
+    """
+    from amorph_core.analysis import aggregate, analyze_structure
+
+    items = [("generated", p, None) for p in params.get("paths", [])]
+    if params.get("references"):
+        items += [("reference", None, a) for a in _references_for(params)]
+    out = {"generated": [], "reference": [], "params": params}
+    path = Path(out_dir) / "analysis.json"
+    for k, (group, p, atoms) in enumerate(items):
+        if cancel.is_set():
+            break
+        progress({"kind": "progress", "index": 0, "step": k, "n_steps": len(items), "entropy_nats": None})
+        if atoms is None:
+            atoms = _load_set([p])[0]
+        res = analyze_structure(atoms, params.get("system"), rings=params.get("rings", False),
+                                entropy=params.get("entropy", True), voronoi=params.get("voronoi"),
+                                per_atom=params.get("per_atom", False), name=str(p or atoms.info.get("sample", k)))
+        res.pop("timings_s", None)
+        res["path"] = p
+        res["info"] = {k2: (v.item() if hasattr(v, "item") else v) for k2, v in atoms.info.items()
+                       if isinstance(v, (str, int, float, bool)) or hasattr(v, "item")}
+        out[group].append(res)
+        atomic_write_json(path, out)
+    progress({"kind": "progress", "index": 0, "step": len(items), "n_steps": len(items), "entropy_nats": None})
+    out["aggregate_generated"] = aggregate(out["generated"]) if out["generated"] else None
+    out["aggregate_reference"] = aggregate(out["reference"]) if out["reference"] else None
+    atomic_write_json(path, out)
+    return {"paths": [str(path)], "summary": {"n_generated": len(out["generated"]),
+                                               "n_reference": len(out["reference"])}}
+
+
+def _compare_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
+    """Runner for kind 'compare': compare_sets(generated paths, reference glasses); writes compare.json.
+
+    params: paths, system, reference_rate_k_ps (nearest reference rate) or reference_paths, rings, entropy.
+    """
+    from amorph_core.analysis import compare_sets
+
+    gen = _load_set(params["paths"])
+    ref = _references_for(params)
+    if cancel.is_set():
+        return {"paths": []}
+    res = compare_sets(gen, ref, params.get("system"), rings=params.get("rings", True),
+                       entropy=params.get("entropy", True),
+                       progress=lambda msg: progress({"kind": "message", "message": str(msg)}))
+    res["reference_rates_k_ps"] = sorted({a.info.get("cooling_rate_k_ps") for a in ref
+                                          if a.info.get("cooling_rate_k_ps") is not None})
+    res["paths"] = list(params["paths"])
+    path = Path(out_dir) / "compare.json"
+    atomic_write_json(path, res)
+    return {"paths": [str(path)], "summary": res["summary"]}
+
+
+DEFAULT_KINDS = {
+    "generate": JobKind("generate", _generate_runner, "gpu"),
+    "analyze": JobKind("analyze", _analyze_runner, "cpu"),
+    "compare": JobKind("compare", _compare_runner, "cpu"),
+}
+
+
+def _single_thread_blas() -> None:
+    """OpenBLAS (pthreads) called from a worker thread while torch's OpenMP pool is active can hang
+    ("Detect OpenMP Loop"); jobs use one BLAS thread (the heavy parts are torch, numba and vesin)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=1, user_api="blas")
 
 
 class JobManager:
@@ -205,6 +293,7 @@ class JobManager:
 
     # ----------------------------------------------------------------- worker
     def _worker(self, lane: str) -> None:
+        _single_thread_blas()
         q = self._queues[lane]
         while True:
             job_id = q.get()
@@ -283,8 +372,8 @@ class JobManager:
                 self._update_eta(job)
                 force = True
             else:
-                job.setdefault("messages", []).append(ev.get("message", str(ev)))
-                force = True
+                job["stage"] = ev.get("message", ev.get("kind"))
+                force = False
         self._save(job_id, force=force)
 
     @staticmethod

@@ -75,12 +75,13 @@ def _job_card(job: dict, key: str) -> None:
     if state == QUEUED:
         head += f" (position {job['queue_position']} in the queue)"
     st.markdown(head)
-    st.caption(sup.describe_params(job["params"]))
+    if job["kind"] == "generate" and sup.describe_params(job["params"]) != job["label"]:
+        st.caption(sup.describe_params(job["params"]))
     if state in (RUNNING, QUEUED):
         frac = float(job.get("fraction") or 0.0)
         st.progress(min(max(frac, 0.0), 1.0),
                     text=f"{100 * frac:.0f}% · ETA {sup.fmt_duration(job.get('eta_s'))} · "
-                         f"{len(job['results'])} finished")
+                         f"{len(job['results'])} finished" + (f" · {job['stage']}" if job.get("stage") else ""))
         if st.button("Cancel", key=f"cancel-{key}-{job['id']}", icon="🛑"):
             m.cancel(job["id"])
     elif state == "failed":
@@ -88,8 +89,11 @@ def _job_card(job: dict, key: str) -> None:
     elif state in ("cancelled", "interrupted"):
         st.warning(f"{state}: kept {len(job['results'])} finished structure(s)"
                    + (f" — {job['error']}" if job.get("error") else ""), icon="⏹️")
-    else:
+    elif job["kind"] == "generate":
         st.success(f"done: {len(job['results'])} structure(s)", icon="✅")
+    else:
+        took = (job.get("finished") or 0) - (job.get("started") or 0)
+        st.success(f"done in {sup.fmt_duration(took)}", icon="✅")
     if any(s.get("entropy") for s in job.get("samples", {}).values()):
         st.plotly_chart(entropy_figure(job), key=f"ent-{key}-{job['id']}", width="stretch")
 
@@ -264,3 +268,68 @@ def download_buttons(atoms, stem: str, key: str) -> None:
             continue
         col.download_button(f"{fmt}", data, file_name=f"{stem}{suffix}", key=f"{key}-dl-{fmt}",
                             mime="chemical/x-extxyz" if fmt == "extxyz" else "text/plain", icon="⬇️")
+
+
+# --------------------------------------------------------------------------- analysis jobs
+def save_upload_for_job(atoms) -> str:
+    """Write an uploaded (already validated) structure into the jobs folder so a job can read it."""
+    import hashlib
+
+    from amorph_core.structures import structure_to_bytes, write_structure
+
+    data = structure_to_bytes(atoms, "extxyz")
+    d = manager().jobs_dir / "uploads"
+    path = d / f"upload-{hashlib.sha256(data).hexdigest()[:16]}.extxyz"
+    if not path.exists():
+        write_structure(atoms, path, "extxyz")
+    return str(path)
+
+
+def submit_job(kind: str, params: dict, label: str, session_key: str):
+    try:
+        jid = manager().submit(kind, params, label=label)
+    except AmorphError as exc:
+        show_error(exc)
+        return None
+    remember_job(jid)
+    st.session_state[session_key] = jid
+    return jid
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _read_json(path: str, mtime: float):
+    import json
+
+    return json.loads(Path(path).read_text())
+
+
+def job_result(session_key: str, kind: str):
+    """(job snapshot, loaded JSON result) of this session's latest job of a kind, or the newest done one."""
+    m = manager()
+    jid = st.session_state.get(session_key)
+    job = None
+    if jid:
+        try:
+            job = m.get(jid)
+        except AmorphError:
+            job = None
+    if job is None:
+        done = m.list_jobs(states=("done",), kind=kind)
+        job = done[0] if done else None
+    if job is None or job["state"] != "done" or not job["results"]:
+        return job, None
+    path = job["results"][0]["path"]
+    if not Path(path).exists():
+        return job, None
+    return job, _read_json(path, Path(path).stat().st_mtime)
+
+
+def rate_of(paths) -> float | None:
+    """Mean log cooling rate (K/ps) of generated structures, from their stored parameters."""
+    import math
+
+    rates = []
+    for r in manager().list_results():
+        if r["path"] in paths and r["params"].get("cooling_rate_k_ps"):
+            rates.append(math.log10(r["params"]["cooling_rate_k_ps"]))
+    return 10 ** (sum(rates) / len(rates)) if rates else None

@@ -1,2 +1,111 @@
+"""Compare with MD: generated (or uploaded) structures against the reference MD glasses."""
 import streamlit as st
-st.title("(page under construction)")
+
+from amorph_core.errors import AmorphError
+from amorph_core.structures import reference_rates
+from amorph_core.systems import SYSTEMS
+from pages import _plots, _ui
+
+st.title("📊 Compare with MD")
+st.caption("Partial PDFs, bond angles, rings, coordination, QUESTS entropy and overlaps of a generated set "
+           "against the melt-quenched reference glasses at the nearest cooling rate (paper Fig. 2, 17).")
+
+system = st.selectbox("System", list(SYSTEMS), format_func=lambda s: SYSTEMS[s].label, key="cmp-system")
+src = st.radio("Compare", ["generated structures", "an uploaded structure"], horizontal=True, key="cmp-src")
+paths = []
+if src == "generated structures":
+    rows = [r for r in _ui.result_rows() if r["params"].get("system") == system]
+    if not rows:
+        st.info("No generated structures of this system yet: make some on the Generate page.", icon="ℹ️")
+    else:
+        labels = {r["path"]: _ui.result_label(r) for r in rows}
+        latest = [r["path"] for r in rows if r["job_id"] == rows[0]["job_id"]]
+        paths = st.multiselect("Generated structures", list(labels), default=latest, format_func=labels.get,
+                               key="cmp-paths")
+else:
+    from amorph_core import app_support as sup
+
+    up = st.file_uploader(f"Structure file (≤ {sup.MAX_UPLOAD_MB} MB; any format ase reads)", key="cmp-upload")
+    if up is not None:
+        try:
+            atoms = sup.read_upload(up.name, up.getvalue())
+            paths = [_ui.save_upload_for_job(atoms)]
+            st.caption(f"{up.name}: {len(atoms)} atoms")
+        except AmorphError as exc:
+            _ui.show_error(exc)
+
+try:
+    rates = [r for r in reference_rates(system) if r is not None]
+except AmorphError as exc:
+    _ui.show_error(exc)
+    rates = None
+ref_rate = None
+if rates:
+    guess = _ui.rate_of(paths) if paths else None
+    nearest = min(rates, key=lambda r: abs(__import__("math").log10(r / guess))) if guess else rates[0]
+    ref_rate = st.selectbox("Reference glasses at cooling rate (K/ps)", rates, index=rates.index(nearest),
+                            key="cmp-rate", help="defaults to the reference rate nearest the structures' rate")
+c1, c2 = st.columns(2)
+rings = c1.checkbox("Ring statistics", value=system == "sio2", key="cmp-rings",
+                    help="shortest-path rings; slow for big boxes", disabled=system != "sio2")
+entropy = c2.checkbox("QUESTS entropy and overlaps", value=True, key="cmp-entropy",
+                      help="the first run in a server compiles numba kernels (~1 min)")
+if st.button("Compare", type="primary", icon="📊", disabled=not paths or rates is None, key="cmp-run"):
+    params = {"paths": paths, "system": system, "reference_rate_k_ps": ref_rate, "rings": bool(rings),
+              "entropy": bool(entropy)}
+    _ui.submit_job("compare", params, f"compare {len(paths)} {SYSTEMS[system].label} vs MD "
+                   + (f"at {ref_rate:g} K/ps" if ref_rate else ""), "cmp-job")
+
+_ui.job_panel("compare", key="cmp")
+
+job, res = _ui.job_result("cmp-job", "compare")
+if res is not None:
+    st.subheader(f"{res['n_generated']} structure(s) vs {res['n_reference']} MD glasses"
+                 + (f" at {res['reference_rates_k_ps'][0]:g} K/ps" if res.get("reference_rates_k_ps") else ""))
+    st.dataframe(_plots.comparison_table(res["aggregate_generated"], res["aggregate_reference"]),
+                 hide_index=True, width="stretch")
+    st.caption("mean ± standard deviation over the structures of each set (n = number of structures).")
+    rf_g, rf_r = res["pdf_r_factor_generated_vs_mean_reference"], res["pdf_r_factor_reference_vs_mean_of_others"]
+    import numpy as np
+    import pandas as pd
+
+    st.dataframe(pd.DataFrame([{
+        "partial": p,
+        "generated vs mean MD": _plots.pm({"mean": np.mean(v), "sd": np.std(v), "n": len(v)}) if v else "–",
+        "MD vs mean of other MD (baseline)": _plots.pm({"mean": np.mean(rf_r[p]), "sd": np.std(rf_r[p]),
+                                                         "n": len(rf_r[p])}) if rf_r.get(p) else "–"}
+        for p, v in rf_g.items()]), hide_index=True, width="stretch")
+    st.caption("PDF R-factor: " + res.get("pdf_r_factor_definition", ""))
+    st.plotly_chart(_plots.pdf_figure({"generated": res["mean_pdf_generated"], "MD": res["mean_pdf_reference"]}),
+                    width="stretch", key="cmp-pdf")
+    if res.get("angle_histograms_generated"):
+        cols = st.columns(len(res["angle_histograms_generated"]))
+        for col, k in zip(cols, res["angle_histograms_generated"]):
+            col.plotly_chart(_plots.histogram_figure(
+                {"generated": res["angle_histograms_generated"][k], "MD": res["angle_histograms_reference"][k]},
+                k.replace("angle_", "").replace("_deg", "") + " bond angles", "angle (°)", "probability density (1/°)"),
+                width="stretch", key=f"cmp-{k}")
+    if res.get("rings_generated"):
+        st.plotly_chart(_plots.rings_figure({"generated": res["rings_generated"], "MD": res["rings_reference"]}),
+                        width="stretch", key="cmp-rings-fig")
+    if res.get("overlap_gen_gen") is not None:
+        s = res["summary"]
+        st.plotly_chart(_plots.overlap_figure({"Gen|Gen": res["overlap_gen_gen"], "Sim|Sim": res["overlap_sim_sim"],
+                                               "Gen|Sim": res["overlap_gen_sim"]}), width="stretch", key="cmp-ov")
+        st.caption(f"Mean overlaps: Gen|Gen {s.get('overlap_gen_gen_mean', float('nan')):.3f} · "
+                   f"Sim|Sim {s.get('overlap_sim_sim_mean', float('nan')):.3f} · "
+                   f"Gen|Sim {s.get('overlap_gen_sim_mean', float('nan')):.3f} (off-diagonal means for Gen|Gen and "
+                   "Sim|Sim). " + res.get("entropy_definition", ""))
+    with st.expander("All numbers (JSON)"):
+        st.json(res["summary"])
+elif job is not None and job["state"] == "failed":
+    st.error(job.get("error"), icon="⚠️")
+
+st.divider()
+st.subheader("MD refinement and elastic moduli")
+try:
+    from amorph_core.md import elastic_moduli  # noqa: F401
+    st.info("Elastic moduli are computed on the Cooling rates page.", icon="ℹ️")
+except ImportError:
+    st.info("MD refinement and elastic moduli are not available in this build yet (amorph_core.md has no "
+            "elastic_moduli).", icon="ℹ️")

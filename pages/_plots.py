@@ -1,0 +1,116 @@
+"""Plotly figures and tables from the JSON results of amorph_core.analysis (no computation here)."""
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+LAYOUT = dict(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+#: summary keys shown in comparison tables: key -> (label, unit)
+METRICS = {
+    "density_g_cm3": ("density", "g/cm³"),
+    "Si_not_4fold_pct": ("Si not 4-fold", "%"),
+    "O_not_2fold_pct": ("O not 2-fold", "%"),
+    "coord_Si_mean": ("Si coordination", ""),
+    "angle_OSiO_mean_deg": ("O-Si-O angle", "°"),
+    "angle_SiOSi_mean_deg": ("Si-O-Si angle", "°"),
+    "angle_SiOSi_sd_deg": ("Si-O-Si angle spread (sd)", "°"),
+    "shortest_SiO_a": ("shortest Si-O", "Å"),
+    "entropy_nats": ("QUESTS entropy", "nats"),
+    "rings_3_per_Si": ("3-rings per Si", ""),
+    "rings_4_per_Si": ("4-rings per Si", ""),
+    "rings_5_per_Si": ("5-rings per Si", ""),
+    "rings_6_per_Si": ("6-rings per Si", ""),
+    "rings_7_per_Si": ("7-rings per Si", ""),
+    "volume_Cu_mean_a3": ("Cu Voronoi volume", "Å³"),
+    "volume_Zr_mean_a3": ("Zr Voronoi volume", "Å³"),
+    "icosahedral_fraction": ("<0,0,12,0> fraction", ""),
+    "voronoi_top_fraction": ("most common Voronoi index fraction", ""),
+    "nbo_per_nm2": ("NBO at pore surface", "1/nm²"),
+    "pore_r_eff_a": ("effective pore radius", "Å"),
+}
+
+
+def pm(stat: dict | None, digits: int = 4) -> str:
+    """'mean ± sd (n=N)' from an aggregate entry {mean, sd, n}."""
+    if not stat or stat.get("mean") is None or not math.isfinite(stat["mean"]):
+        return "–"
+    n = stat.get("n", 1)
+    if n <= 1:
+        return f"{stat['mean']:.{digits}g} (n=1)"
+    return f"{stat['mean']:.{digits}g} ± {stat['sd']:.2g} (n={n})"
+
+
+def comparison_table(agg_gen: dict | None, agg_ref: dict | None, gen_label="generated", ref_label="MD reference"):
+    """Rows metric | generated mean ± sd | reference mean ± sd for the keys both sides (or one) have."""
+    import pandas as pd
+
+    agg_gen, agg_ref = agg_gen or {}, agg_ref or {}
+    rows = []
+    for k, (label, unit) in METRICS.items():
+        if k in agg_gen or k in agg_ref:
+            rows.append({"quantity": f"{label} ({unit})" if unit else label,
+                         gen_label: pm(agg_gen.get(k)), ref_label: pm(agg_ref.get(k))})
+    return pd.DataFrame(rows)
+
+
+def pdf_figure(pdf_sets: dict, title="Partial pair distribution functions") -> go.Figure:
+    """pdf_sets: {label: mean_pdf dict with r_a and partials}; one panel per partial."""
+    first = next(iter(pdf_sets.values()))
+    parts = list(first["partials"])
+    fig = make_subplots(rows=1, cols=len(parts), subplot_titles=parts, horizontal_spacing=0.06)
+    colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
+    for c, (label, pdf) in enumerate(pdf_sets.items()):
+        for k, p in enumerate(parts):
+            if p not in pdf["partials"]:
+                continue
+            fig.add_trace(go.Scatter(x=pdf["r_a"], y=pdf["partials"][p], name=label, legendgroup=label,
+                                     showlegend=k == 0, line=dict(color=colors[c % len(colors)])), 1, k + 1)
+            fig.update_xaxes(title_text="r (Å)", row=1, col=k + 1)
+    fig.update_yaxes(title_text="g(r)", row=1, col=1)
+    fig.update_layout(title=title, **LAYOUT)
+    return fig
+
+
+def histogram_figure(sets: dict, title: str, xlabel: str, ylabel: str = "probability density") -> go.Figure:
+    """sets: {label: {"centers": [...], "density": [...]}}."""
+    fig = go.Figure()
+    for label, h in sets.items():
+        if h and h.get("density") is not None:
+            fig.add_trace(go.Scatter(x=h["centers"], y=h["density"], name=label, mode="lines"))
+    fig.update_layout(title=title, xaxis_title=xlabel, yaxis_title=ylabel, **LAYOUT)
+    return fig
+
+
+def rings_figure(sets: dict, title="Ring size distribution (shortest-path rings, size = number of Si)"):
+    fig = go.Figure()
+    for label, r in sets.items():
+        if r:
+            fig.add_trace(go.Bar(x=r["sizes_si"], y=r["rings_per_si_mean"], name=label))
+    fig.update_layout(title=title, xaxis_title="ring size (Si atoms)", yaxis_title="rings per Si",
+                      barmode="group", **LAYOUT)
+    return fig
+
+
+def overlap_figure(matrices: dict) -> go.Figure:
+    """matrices: {title: 2D list}; heatmaps of the QUESTS overlap P(A|B) (row A, column B)."""
+    fig = make_subplots(rows=1, cols=len(matrices), subplot_titles=list(matrices), horizontal_spacing=0.08)
+    for k, (name, m) in enumerate(matrices.items()):
+        fig.add_trace(go.Heatmap(z=m, zmin=0, zmax=1, colorscale="Viridis", showscale=k == len(matrices) - 1,
+                                 colorbar=dict(title="overlap")), 1, k + 1)
+        fig.update_xaxes(title_text="structure B", row=1, col=k + 1)
+        fig.update_yaxes(title_text="structure A", row=1, col=k + 1, autorange="reversed")
+    fig.update_layout(title="QUESTS overlap: fraction of A's environments found in B", **LAYOUT)
+    return fig
+
+
+def trend_figure(series: dict, title: str, ylabel: str) -> go.Figure:
+    """series: {label: (rates, means, sds)}; log-x plot of a quantity vs cooling rate with error bars."""
+    fig = go.Figure()
+    for label, (x, y, e) in series.items():
+        fig.add_trace(go.Scatter(x=x, y=y, error_y=dict(type="data", array=e, visible=True),
+                                 mode="markers+lines", name=label))
+    fig.update_layout(title=title, xaxis_title="cooling rate (K/ps)", yaxis_title=ylabel, xaxis_type="log",
+                      **LAYOUT)
+    return fig
