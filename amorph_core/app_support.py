@@ -267,3 +267,69 @@ def fmt_duration(seconds) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def trend_by_rate(results: list, key: str) -> tuple:
+    """(rates, means, sds, ns) of summary[key] grouped by the structures' cooling rate (K/ps), sorted by rate.
+
+    results: analyze_structure results carrying info['cooling_rate_k_ps'] (as the 'analyze' job writes).
+    sd is the sample standard deviation across structures at a rate (0 for one structure).
+    """
+    groups: dict = {}
+    for r in results:
+        rate = (r.get("info") or {}).get("cooling_rate_k_ps")
+        val = r.get("summary", {}).get(key)
+        if rate is None or val is None or not math.isfinite(val):
+            continue
+        groups.setdefault(float(rate), []).append(float(val))
+    rates = sorted(groups)
+    stats = [mean_sd(groups[r]) for r in rates]
+    return rates, [s[0] for s in stats], [s[1] for s in stats], [s[2] for s in stats]
+
+
+def volume_histograms(results: list, bins: int = 40, lo: float = 10.0, hi: float = 40.0) -> dict:
+    """Normalised histograms {element: {"centers", "density"}} of per-atom Voronoi volumes (Å^3) pooled
+    over analyze_structure results made with per_atom=True (needs 'voronoi' with 'volumes_a3')."""
+    pooled: dict = {}
+    for r in results:
+        vo = r.get("voronoi") or {}
+        vols = vo.get("volumes_a3")
+        if vols is None:
+            continue
+        syms = []
+        for el, n in r.get("composition", {}).items():
+            syms += [el] * n
+        order = r.get("symbols")
+        sym = np.array(order if order is not None else syms)
+        if len(sym) != len(vols):
+            continue
+        for el in np.unique(sym):
+            pooled.setdefault(str(el), []).extend(np.asarray(vols)[sym == el].tolist())
+    edges = np.linspace(lo, hi, bins + 1)
+    out = {}
+    for el, v in pooled.items():
+        h, _ = np.histogram(v, edges, density=True)
+        out[el] = {"centers": ((edges[1:] + edges[:-1]) / 2).tolist(), "density": h.tolist(), "n": len(v)}
+    return out
+
+
+def voronoi_fractions(results: list, top: int = 8) -> dict:
+    """Mean fraction of each Voronoi index over results (indices among each result's reported top list)."""
+    acc: dict = {}
+    for r in results:
+        for t in (r.get("voronoi") or {}).get("top_indices", []):
+            acc.setdefault(t["index"], []).append(t["fraction"])
+    n = max(1, len(results))
+    means = {k: sum(v) / n for k, v in acc.items()}
+    return dict(sorted(means.items(), key=lambda kv: -kv[1])[:top])
+
+
+def read_cost_table(path=None):
+    """The measured MD cost table (assets/md/cost_table.json) or None if it is not there."""
+    p = Path(path) if path else Path(__file__).resolve().parents[1] / "assets" / "md" / "cost_table.json"
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except ValueError as exc:
+        raise AmorphError(f"{p} is not valid JSON ({exc})") from None

@@ -123,6 +123,8 @@ def _analyze_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
                                 per_atom=params.get("per_atom", False), name=str(p or atoms.info.get("sample", k)))
         res.pop("timings_s", None)
         res["path"] = p
+        if params.get("per_atom"):
+            res["symbols"] = atoms.get_chemical_symbols()
         res["info"] = {k2: (v.item() if hasattr(v, "item") else v) for k2, v in atoms.info.items()
                        if isinstance(v, (str, int, float, bool)) or hasattr(v, "item")}
         out[group].append(res)
@@ -157,7 +159,63 @@ def _compare_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
     return {"paths": [str(path)], "summary": res["summary"]}
 
 
+def _md_progress(progress, n_steps: int = 1000):
+    def cb(frac, rec=None):
+        progress({"kind": "progress", "index": 0, "step": int(round(float(frac) * n_steps)), "n_steps": n_steps,
+                  "entropy_nats": None})
+    return cb
+
+
+def _refine_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
+    """Runner for kind 'refine': MD refinement (amorph_core.md.refine: NVT then NPT) of params['path'];
+    params: path, engine, nvt_ps, npt_ps, temperature_k, seed. Writes refined.extxyz (and the MD log)."""
+    from amorph_core.md.protocols import Cancelled, refine
+
+    atoms = _load_set([params["path"]])[0]
+    try:
+        refine(atoms, engine=params.get("engine", "auto"), seed=int(params.get("seed", 0)),
+               nvt_ps=float(params.get("nvt_ps", 5.0)), npt_ps=float(params.get("npt_ps", 5.0)),
+               temperature_k=float(params.get("temperature_k", 300.0)), out_dir=out_dir,
+               progress=_md_progress(progress), cancel=cancel, report_every=int(params.get("report_every", 500)))
+    except Cancelled:
+        return {"paths": []}
+    path = Path(out_dir) / "refined.extxyz"
+    progress({"kind": "done", "index": 0, "seed": params.get("seed", 0), "path": str(path)})
+    return {"paths": [str(path)]}
+
+
+def _moduli_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
+    """Runner for kind 'moduli': static elastic moduli (amorph_core.md.elastic_moduli) of each of
+    params['paths']; writes moduli.json after every structure. params: paths, engine, strain, fmax."""
+    from amorph_core.md.protocols import Cancelled, elastic_moduli
+
+    out = {"results": [], "params": params}
+    path = Path(out_dir) / "moduli.json"
+    paths = list(params["paths"])
+    for k, p in enumerate(paths):
+        if cancel.is_set():
+            break
+        atoms = _load_set([p])[0]
+        sub = lambda frac, rec=None, _k=k: progress({  # noqa: E731
+            "kind": "progress", "index": 0, "step": int(1000 * (_k + float(frac)) / len(paths)), "n_steps": 1000,
+            "entropy_nats": None})
+        try:
+            res = elastic_moduli(atoms, engine=params.get("engine", "auto"), strain=float(params.get("strain", 1e-3)),
+                                 fmax=float(params.get("fmax", 1e-4)), progress=sub, cancel=cancel)
+        except Cancelled:
+            break
+        res["path"] = p
+        res["info"] = {k2: (v.item() if hasattr(v, "item") else v) for k2, v in atoms.info.items()
+                       if isinstance(v, (str, int, float, bool)) or hasattr(v, "item")}
+        out["results"].append(res)
+        atomic_write_json(path, out)
+    atomic_write_json(path, out)
+    return {"paths": [str(path)], "summary": {"n": len(out["results"])}}
+
+
 DEFAULT_KINDS = {
+    "refine": JobKind("refine", _refine_runner, "gpu"),
+    "moduli": JobKind("moduli", _moduli_runner, "gpu"),
     "generate": JobKind("generate", _generate_runner, "gpu"),
     "analyze": JobKind("analyze", _analyze_runner, "cpu"),
     "compare": JobKind("compare", _compare_runner, "cpu"),

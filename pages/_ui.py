@@ -303,8 +303,9 @@ def _read_json(path: str, mtime: float):
     return json.loads(Path(path).read_text())
 
 
-def job_result(session_key: str, kind: str):
-    """(job snapshot, loaded JSON result) of this session's latest job of a kind, or the newest done one."""
+def job_result(session_key: str, kind: str, purpose: str | None = None):
+    """(job snapshot, loaded JSON result) of this session's latest job of a kind, or the newest done one
+    (with params['purpose'] == purpose when given)."""
     m = manager()
     jid = st.session_state.get(session_key)
     job = None
@@ -314,7 +315,8 @@ def job_result(session_key: str, kind: str):
         except AmorphError:
             job = None
     if job is None:
-        done = m.list_jobs(states=("done",), kind=kind)
+        done = [j for j in m.list_jobs(states=("done",), kind=kind)
+                if purpose is None or j["params"].get("purpose") == purpose]
         job = done[0] if done else None
     if job is None or job["state"] != "done" or not job["results"]:
         return job, None

@@ -1,4 +1,6 @@
 """Compare with MD: generated (or uploaded) structures against the reference MD glasses."""
+from pathlib import Path
+
 import streamlit as st
 
 from amorph_core.errors import AmorphError
@@ -52,13 +54,13 @@ entropy = c2.checkbox("QUESTS entropy and overlaps", value=True, key="cmp-entrop
                       help="the first run in a server compiles numba kernels (~1 min)")
 if st.button("Compare", type="primary", icon="📊", disabled=not paths or rates is None, key="cmp-run"):
     params = {"paths": paths, "system": system, "reference_rate_k_ps": ref_rate, "rings": bool(rings),
-              "entropy": bool(entropy)}
+              "entropy": bool(entropy), "purpose": "compare"}
     _ui.submit_job("compare", params, f"compare {len(paths)} {SYSTEMS[system].label} vs MD "
                    + (f"at {ref_rate:g} K/ps" if ref_rate else ""), "cmp-job")
 
 _ui.job_panel("compare", key="cmp")
 
-job, res = _ui.job_result("cmp-job", "compare")
+job, res = _ui.job_result("cmp-job", "compare", "compare")
 if res is not None:
     st.subheader(f"{res['n_generated']} structure(s) vs {res['n_reference']} MD glasses"
                  + (f" at {res['reference_rates_k_ps'][0]:g} K/ps" if res.get("reference_rates_k_ps") else ""))
@@ -103,9 +105,45 @@ elif job is not None and job["state"] == "failed":
 
 st.divider()
 st.subheader("MD refinement and elastic moduli")
-try:
-    from amorph_core.md import elastic_moduli  # noqa: F401
-    st.info("Elastic moduli are computed on the Cooling rates page.", icon="ℹ️")
-except ImportError:
-    st.info("MD refinement and elastic moduli are not available in this build yet (amorph_core.md has no "
-            "elastic_moduli).", icon="ℹ️")
+st.caption("Refinement: a short NVT then zero-pressure NPT run at 300 K with the reference potential (paper 2.1). "
+           "Moduli: static elastic constants with relaxed atoms (paper A.3). The GPU (OpenMM) is used when present, "
+           "else LAMMPS on the CPU; jobs queue behind generation (one GPU job at a time).")
+if not paths:
+    st.caption("Choose structures above first.")
+else:
+    labels = {p: Path(p).name for p in paths}
+    target = st.selectbox("Structure", paths, format_func=labels.get, key="md-target")
+    c = st.columns(3)
+    nvt = c[0].number_input("NVT (ps)", 0.0, 200.0, 5.0, 1.0, key="md-nvt")
+    npt = c[1].number_input("NPT (ps)", 0.0, 200.0, 5.0, 1.0, key="md-npt")
+    engine = c[2].selectbox("Engine", ["auto", "openmm", "lammps"], key="md-engine")
+    b1, b2 = st.columns(2)
+    if b1.button("Refine with MD", icon="🌀", key="md-refine"):
+        _ui.submit_job("refine", {"path": target, "nvt_ps": nvt, "npt_ps": npt, "engine": engine,
+                                  "purpose": "compare"}, f"MD refinement of {labels[target]}", "md-refine-job")
+    if b2.button("Elastic moduli", icon="🧱", key="md-moduli"):
+        _ui.submit_job("moduli", {"paths": [target], "engine": engine, "purpose": "compare"},
+                       f"elastic moduli of {labels[target]}", "md-mod-job")
+    _ui.job_panel("refine", key="md-ref")
+    _ui.job_panel("moduli", key="md-mod")
+    rjob, _ = _ui.job_result("md-refine-job", "refine", "compare")
+    if rjob is not None and rjob["state"] == "done" and rjob["results"]:
+        st.success(f"Refined structure: {rjob['results'][0]['path']} — listed on the Structure page "
+                   "under 'generated' is the original; download the refined one here.", icon="✅")
+        try:
+            from amorph_core import app_support as sup
+
+            refined = _ui.load(rjob["results"][0]["path"])
+            _ui.download_buttons(refined, Path(rjob["results"][0]["path"]).stem, key="md-refined")
+        except AmorphError as exc:
+            _ui.show_error(exc)
+    mjob, mres = _ui.job_result("md-mod-job", "moduli", "compare")
+    if mres is not None and mres.get("results"):
+        r = mres["results"][-1]
+        m = st.columns(4)
+        m[0].metric("bulk modulus K", f"{r['K_GPa']:.1f} GPa")
+        m[1].metric("shear modulus G", f"{r['G_GPa']:.1f} GPa")
+        m[2].metric("Young's modulus E", f"{r['E_GPa']:.1f} GPa")
+        m[3].metric("Poisson's ratio", f"{r['poisson']:.3f}")
+        st.caption(f"{Path(r['path']).name}: Hill averages; largest residual force after relaxation "
+                   f"{r['fmax_residual_ev_a']:.2g} eV/Å; engine {r['engine']}, potential {r['potential']}.")
