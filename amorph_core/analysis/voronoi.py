@@ -17,10 +17,40 @@ RADII_A = {"Cu": 1.35, "Zr": 1.55}
 FACE_AREA_THRESHOLD = 0.01
 
 
-def _polygon_area(verts: np.ndarray) -> float:
-    v0 = verts[0]
-    cross = np.cross(verts[1:-1] - v0, verts[2:] - v0)
-    return 0.5 * float(np.linalg.norm(cross.sum(axis=0)))
+def _faces_to_indices(cells, threshold):
+    """Volumes and <n3,n4,n5,n6> from pyvoro cells, face areas by triangle fans vectorised over all faces
+    (a per-face numpy loop took ~2/3 of the run time at 3,000 atoms)."""
+    n = len(cells)
+    volumes = np.fromiter((c["volume"] for c in cells), float, n)
+    verts, fan_a, fan_b, fan_c, face_of_tri, face_cell, face_edges = [], [], [], [], [], [], []
+    offset, face_id = 0, 0
+    for ci, c in enumerate(cells):
+        verts.extend(c["vertices"])
+        for f in c["faces"]:
+            vs = f["vertices"]
+            k = len(vs)
+            v0 = vs[0] + offset
+            fan_a.extend([v0] * (k - 2))
+            fan_b.extend(v + offset for v in vs[1:-1])
+            fan_c.extend(v + offset for v in vs[2:])
+            face_of_tri.extend([face_id] * (k - 2))
+            face_cell.append(ci)
+            face_edges.append(k)
+            face_id += 1
+        offset += len(c["vertices"])
+    V = np.asarray(verts, float)
+    a, b, cc = (np.asarray(x, np.int64) for x in (fan_a, fan_b, fan_c))
+    cross = np.cross(V[b] - V[a], V[cc] - V[a])
+    face_vec = np.zeros((face_id, 3))
+    np.add.at(face_vec, np.asarray(face_of_tri, np.int64), cross)
+    area = 0.5 * np.linalg.norm(face_vec, axis=1)
+    face_cell = np.asarray(face_cell, np.int64)
+    face_edges = np.asarray(face_edges, np.int64)
+    cell_area = np.bincount(face_cell, weights=area, minlength=n)
+    keep = (area >= threshold * cell_area[face_cell]) & (face_edges >= 3) & (face_edges <= 6)
+    indices = np.zeros((n, 4), dtype=np.int64)
+    np.add.at(indices, (face_cell[keep], face_edges[keep] - 3), 1)
+    return volumes, indices
 
 
 def voronoi_analysis(atoms, radii_a: dict | None = None, face_area_threshold: float = FACE_AREA_THRESHOLD,
@@ -55,18 +85,7 @@ def voronoi_analysis(atoms, radii_a: dict | None = None, face_area_threshold: fl
     if len(cells) != len(atoms):
         raise AmorphError(f"Voronoi tessellation returned {len(cells)} cells for {len(atoms)} atoms "
                           f"(overlapping atoms?)")
-    volumes = np.empty(len(atoms))
-    indices = np.zeros((len(atoms), 4), dtype=np.int64)
-    for n, c in enumerate(cells):
-        volumes[n] = c["volume"]
-        verts = np.asarray(c["vertices"])
-        faces = c["faces"]
-        areas = np.array([_polygon_area(verts[f["vertices"]]) for f in faces])
-        keep = areas >= face_area_threshold * areas.sum()
-        for f, k in zip(faces, keep):
-            e = len(f["vertices"])
-            if k and 3 <= e <= 6:
-                indices[n, e - 3] += 1
+    volumes, indices = _faces_to_indices(cells, face_area_threshold)
     labels = ["<" + ",".join(map(str, row)) + ">" for row in indices]
     sym = np.array(symbols)
 
