@@ -146,8 +146,8 @@ class LammpsEngine:
     def minimize(self, atoms, fmax: float = 1e-4, max_iter: int = 20000, **_):
         """Relax positions at fixed cell (FIRE then CG) to max force fmax (eV/Å); returns (atoms, info)."""
         lmp, R = self._setup(atoms)
-        lmp.commands_list(["min_style fire", f"minimize 0 {fmax} {max_iter} {10 * max_iter}",
-                           "min_style cg", "min_modify line quadratic", f"minimize 0 {fmax} {max_iter} {10 * max_iter}"])
+        lmp.commands_list(["min_style fire", "min_modify norm max", f"minimize 0 {fmax} {max_iter} {10 * max_iter}",
+                           "min_style cg", "min_modify line quadratic norm max", f"minimize 0 {fmax} {max_iter} {10 * max_iter}"])
         f = np.ctypeslib.as_array(lmp.gather_atoms("f", 1, 3)).reshape(-1, 3)
         x = np.ctypeslib.as_array(lmp.gather_atoms("x", 1, 3)).reshape(-1, 3)
         e = lmp.get_thermo("pe")
@@ -176,7 +176,8 @@ class LammpsSimulation:
         self.lmp.commands_list([f"timestep {dt_fs * 1e-3}",
                                 f"velocity all create {temperature_k} {int(seed) % 900000 + 1} dist gaussian mom yes rot yes",
                                 "compute ptot all pressure thermo_temp",
-                                "thermo_style custom step temp pe ke vol c_ptot[1] c_ptot[2] c_ptot[3] c_ptot[4] c_ptot[5] c_ptot[6]"])
+                                "thermo_style custom step temp pe ke vol c_ptot[1] c_ptot[2] c_ptot[3] c_ptot[4] c_ptot[5] c_ptot[6]",
+                                "thermo_modify norm no"])
         self._fix = None
 
     def _set_fix(self, t0, t1, npt):
@@ -235,4 +236,18 @@ class LammpsSimulation:
             return open(p, "rb").read()
 
     def restore(self, data: bytes):
-        raise AmorphError("LAMMPS runs resume from their last written structure (restart files are per-build)")
+        """Continue from a checkpoint() of the same system (LAMMPS binary restart: same LAMMPS build)."""
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "state.restart")
+            open(p, "wb").write(data)
+            self.lmp.close()
+            lmp = _lammps()(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+            lmp.commands_list(["atom_modify map array sort 0 0", f"read_restart {p}"])
+        lmp.commands_list(_pair_commands(self.engine.pot))
+        lmp.commands_list(["neighbor 2.0 bin", "neigh_modify every 1 delay 0 check yes", f"timestep {self.dt_fs * 1e-3}",
+                           "compute ptot all pressure thermo_temp",
+                           "thermo_style custom step temp pe ke vol c_ptot[1] c_ptot[2] c_ptot[3] c_ptot[4] c_ptot[5] c_ptot[6]",
+                           "thermo_modify norm no"])
+        self.lmp = lmp
+        self._fix = None
+        self.steps = int(lmp.get_thermo("step"))

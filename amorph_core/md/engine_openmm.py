@@ -228,11 +228,15 @@ class OpenMMEngine:
         ctx.setPositions(pos_nm)
         return ctx.getState(getEnergy=True).getPotentialEnergy()._value / EV
 
-    def stress(self, atoms, h: float = 1e-5):
+    def fd_step(self) -> float:
+        """Strain step for finite-difference stress: 1e-5 in double precision, 5e-4 on the (single) CPU platform."""
+        return 5e-4 if self.platform_name == "CPU" else 1e-5
+
+    def stress(self, atoms, h: float | None = None):
         """Static (virial) stress, Voigt order xx yy zz yz xz xy, eV/Å^3, positive = tensile (ASE sign)."""
         ctx, R, cell = self._static_ctx(atoms, precision="double" if self.platform_name == "CUDA" else None)
         pos = ctx.getState(getPositions=True).getPositions(asNumpy=True)._value
-        return _fd_stress(lambda p, c: self._energy_at(ctx, p, c), np.asarray(pos), cell * 0.1, h, R)
+        return _fd_stress(lambda p, c: self._energy_at(ctx, p, c), np.asarray(pos), cell * 0.1, h or self.fd_step(), R)
 
     # --- minimisation -------------------------------------------------------------------------------
     def minimize(self, atoms, fmax: float = 1e-4, max_iter: int = 20000, precision: str = "double"):
@@ -376,7 +380,7 @@ class OpenMMSimulation:
             # energy derivative on a scratch context in double precision where available
             if not hasattr(self, "_sctx"):
                 self._sctx, _ = self.engine.make_context(self.atoms(), precision="double")
-            sv = _fd_stress(lambda p, c: self.engine._energy_at(self._sctx, p, c), pos, cell * 0.1, 1e-5)
+            sv = _fd_stress(lambda p, c: self.engine._energy_at(self._sctx, p, c), pos, cell * 0.1, self.engine.fd_step())
             # kinetic part: -(1/V) sum m v v, amu nm^2/ps^2 = 1 kJ/mol -> eV
             kin = np.einsum("i,ij,ik->jk", masses, vel, vel) / EV / vol
             kv = np.array([kin[0, 0], kin[1, 1], kin[2, 2], kin[1, 2], kin[0, 2], kin[0, 1]])

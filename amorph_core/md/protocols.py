@@ -1,0 +1,465 @@
+"""MD protocols: melt-quench (paper A.3), refinement, elastic moduli, uniaxial tensile test.
+
+Every long protocol takes progress(fraction, info) and cancel() callbacks, writes a JSON-lines log as it goes
+into out_dir and can resume from the checkpoint it writes there. Units: K, ps, fs, K/ps, GPa, Å.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from amorph_core.errors import AmorphError
+from amorph_core.md.potentials import check_atoms, get_potential, potential_for
+
+
+class Cancelled(AmorphError):
+    """Raised when a protocol's cancel() callback returned True; partial results stay in out_dir."""
+
+
+# ------------------------------------------------------------------------------------------------ engines
+def cuda_present() -> bool:
+    from amorph_core.md.engine_openmm import cuda_available
+    return cuda_available()
+
+
+def make_engine(pot, engine: str = "auto", precision: str = "mixed"):
+    """Engine for potential pot: 'openmm' (CUDA if present, else CPU), 'openmm-cpu', 'lammps', or 'auto'
+    (OpenMM on CUDA when a GPU is present, LAMMPS on the CPU otherwise)."""
+    e = str(engine).lower()
+    if e == "auto":
+        e = "openmm" if cuda_present() else "lammps"
+    if e in ("openmm", "openmm-cuda", "gpu"):
+        from amorph_core.md.engine_openmm import OpenMMEngine
+        return OpenMMEngine(pot, "CUDA" if e != "openmm" or cuda_present() else None, precision)
+    if e in ("openmm-cpu",):
+        from amorph_core.md.engine_openmm import OpenMMEngine
+        return OpenMMEngine(pot, "CPU", precision)
+    if e in ("openmm-reference",):
+        from amorph_core.md.engine_openmm import OpenMMEngine
+        return OpenMMEngine(pot, "Reference", precision)
+    if e in ("lammps", "cpu"):
+        from amorph_core.md.engine_lammps import LammpsEngine
+        return LammpsEngine(pot)
+    raise AmorphError(f"unknown MD engine '{engine}' (auto, openmm, openmm-cpu, lammps)")
+
+
+def _cb(cancel):
+    if cancel is None:
+        return lambda: False
+    if hasattr(cancel, "is_set"):
+        return cancel.is_set
+    return cancel
+
+
+# ------------------------------------------------------------------------------------------------ starts
+def random_start(system: str, n_atoms: int, density_g_cm3: float, seed: int, min_dist_a: float = 1.7):
+    """Random atoms in a cubic box at the given density with no pair closer than min_dist_a (Å) (like PACKMOL's
+    separation in the paper; avoids the Born r^-6 collapse). Records seed and parameters in atoms.info."""
+    from ase import Atoms
+    from amorph_core.structures.starts import box_from_density, _mass_amu, _symbols
+    from amorph_core.systems import get_system
+
+    sysd = get_system(system)
+    syms = _symbols(sysd, n_atoms)
+    rng = np.random.default_rng(seed)
+    rng.shuffle(syms)
+    L = box_from_density(_mass_amu(syms), density_g_cm3)
+    nb = max(1, int(L[0] // min_dist_a))
+    grid: dict = {}
+    pos = np.empty((n_atoms, 3))
+    k = 0
+    tries = 0
+    while k < n_atoms:
+        tries += 1
+        if tries > 200 * n_atoms:
+            raise AmorphError(f"could not place {n_atoms} atoms {min_dist_a} Å apart at {density_g_cm3} g/cm3")
+        p = rng.random(3) * L
+        c = tuple((p / L * nb).astype(int) % nb)
+        ok = True
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for dz in (-1, 0, 1):
+                    for j in grid.get(((c[0] + dx) % nb, (c[1] + dy) % nb, (c[2] + dz) % nb), ()):
+                        d = pos[j] - p
+                        d -= L * np.round(d / L)
+                        if d @ d < min_dist_a**2:
+                            ok = False
+                            break
+                    if not ok:
+                        break
+                if not ok:
+                    break
+        if ok:
+            pos[k] = p
+            grid.setdefault(c, []).append(k)
+            k += 1
+    a = Atoms(syms, positions=pos, cell=np.diag(L), pbc=True)
+    a.info.update({"seed": int(seed), "start": "random", "min_dist_a": min_dist_a,
+                   "start_density_g_cm3": float(density_g_cm3)})
+    return a
+
+
+# ------------------------------------------------------------------------------------------------ protocols
+@dataclass(frozen=True)
+class MeltQuench:
+    """Melt-quench schedule. Stages: minimise; nvt_low_ps NVT + npt_low_ps NPT at t_low; melt_nvt_ps NVT +
+    melt_ps NPT at t_melt; cool t_melt -> t_low at rate_k_ps (NPT, zero pressure); final_ps NPT at t_low.
+    dt_fs time step. paper(): the paper's SiO2 schedule (A.3); cuzr(): our Cu50Zr50 analogue."""
+
+    rate_k_ps: float = 100.0
+    t_low: float = 300.0
+    t_melt: float = 5000.0
+    nvt_low_ps: float = 50.0
+    npt_low_ps: float = 50.0
+    melt_nvt_ps: float = 0.0
+    melt_ps: float = 50.0
+    final_ps: float = 100.0
+    dt_fs: float = 1.0
+
+    @staticmethod
+    def paper(rate_k_ps: float) -> "MeltQuench":
+        return MeltQuench(rate_k_ps=rate_k_ps)
+
+    @staticmethod
+    def cuzr(rate_k_ps: float) -> "MeltQuench":
+        return MeltQuench(rate_k_ps=rate_k_ps, t_low=300.0, t_melt=2000.0, nvt_low_ps=0.0, npt_low_ps=0.0,
+                          melt_nvt_ps=10.0, melt_ps=40.0, final_ps=30.0)
+
+    def check(self):
+        for k in ("rate_k_ps", "t_low", "t_melt", "dt_fs"):
+            v = getattr(self, k)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise AmorphError(f"{k} must be a positive number, got {v!r}"
+                                  + (" (a cooling rate is a speed in K/ps: it cannot be negative)"
+                                     if k == "rate_k_ps" else ""))
+        for k in ("nvt_low_ps", "npt_low_ps", "melt_nvt_ps", "melt_ps", "final_ps"):
+            if not getattr(self, k) >= 0:
+                raise AmorphError(f"{k} must be >= 0 ps")
+        if self.t_melt <= self.t_low:
+            raise AmorphError("melt temperature must exceed the final temperature")
+        return self
+
+    def stages(self) -> list:
+        """[(name, n_steps, T_start, T_end, npt)]"""
+        n = lambda ps: int(round(ps * 1000.0 / self.dt_fs))  # noqa: E731
+        st = [("nvt_low", n(self.nvt_low_ps), self.t_low, self.t_low, False),
+              ("npt_low", n(self.npt_low_ps), self.t_low, self.t_low, True),
+              ("melt_nvt", n(self.melt_nvt_ps), self.t_melt, self.t_melt, False),
+              ("melt", n(self.melt_ps), self.t_melt, self.t_melt, True),
+              ("quench", n((self.t_melt - self.t_low) / self.rate_k_ps), self.t_melt, self.t_low, True),
+              ("final", n(self.final_ps), self.t_low, self.t_low, True)]
+        return [s for s in st if s[1] > 0]
+
+    def total_steps(self) -> int:
+        return sum(s[1] for s in self.stages())
+
+
+def _write_log(path, rec):
+    with open(path, "a") as fh:
+        fh.write(json.dumps(rec) + "\n")
+
+
+def run_stages(sim, stages, out_dir=None, progress=None, cancel=None, report_every: int = 1000,
+               checkpoint_every: int = 50000, start=(0, 0), meta=None):
+    """Drive sim through stages [(name, steps, T0, T1, npt)] in chunks; log thermo to out_dir/log.jsonl,
+    checkpoint to out_dir/checkpoint.{bin,json}; returns the list of thermo records."""
+    cancel = _cb(cancel)
+    total = sum(s[1] for s in stages)
+    done_before = sum(s[1] for s in stages[:start[0]]) + start[1]
+    out = Path(out_dir) if out_dir else None
+    recs = []
+    t0 = time.time()
+    done = done_before
+    for si in range(start[0], len(stages)):
+        name, n, ta, tb, npt = stages[si]
+        k = start[1] if si == start[0] else 0
+        while k < n:
+            m = min(report_every, n - k)
+            t_a = ta + (tb - ta) * k / n
+            t_b = ta + (tb - ta) * (k + m) / n
+            sim.advance(m, t_a, t_b, npt)
+            k += m
+            done += m
+            rec = {"stage": name, **sim.thermo(), "T_target": t_b, "wall_s": time.time() - t0}
+            recs.append(rec)
+            if out:
+                _write_log(out / "log.jsonl", rec)
+            if progress:
+                progress(done / total, rec)
+            if out and checkpoint_every and (done // checkpoint_every) != ((done - m) // checkpoint_every):
+                try:
+                    (out / "checkpoint.bin").write_bytes(sim.checkpoint())
+                    (out / "checkpoint.json").write_text(json.dumps({"stage": si, "step": k, **(meta or {})}))
+                except AmorphError:
+                    pass
+            if cancel():
+                raise Cancelled(f"cancelled at {done}/{total} steps (stage {name}); partial log in {out}")
+    return recs
+
+
+def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 100.0, seed: int = 0,
+                engine: str = "auto", protocol: MeltQuench | None = None, density_g_cm3: float | None = None,
+                out_dir=None, progress=None, cancel=None, resume: bool = True, report_every: int = 1000):
+    """Melt-quench one glass (paper A.3 for SiO2, our CuZr analogue). Returns ase.Atoms at t_low with info:
+    cooling_rate_k_ps, seed, engine, potential, protocol (JSON), density_g_cm3. Writes out_dir/log.jsonl,
+    checkpoints, and out_dir/final.extxyz at the end. Resumes from out_dir/checkpoint.* when resume is True."""
+    from amorph_core.structures.density import density_g_cm3 as dens
+    from amorph_core.systems import get_system
+
+    try:
+        r = float(rate_k_ps)
+    except (TypeError, ValueError):
+        raise AmorphError(f"cooling rate must be a number in K/ps, got {rate_k_ps!r}") from None
+    if not math.isfinite(r) or r <= 0:
+        raise AmorphError(f"cooling rate must be a positive number of K/ps, got {rate_k_ps!r}")
+    sysd = get_system(system)
+    proto = protocol or (MeltQuench.cuzr(r) if sysd.name == "cuzr" else MeltQuench.paper(r))
+    proto = MeltQuench(**{**asdict(proto), "rate_k_ps": r}).check()
+    pot = get_potential(sysd.name)
+    eng = make_engine(pot, engine)
+    start = random_start(sysd.name, n_atoms, density_g_cm3 or (2.2 if sysd.name == "sio2" else 7.2), seed)
+    check_atoms(start, pot)
+    out = Path(out_dir) if out_dir else None
+    meta = {"system": sysd.name, "n_atoms": n_atoms, "seed": seed, "protocol": asdict(proto)}
+    begin = (0, 0)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    ck = out / "checkpoint.json" if out else None
+    if resume and ck is not None and ck.exists() and (out / "checkpoint.bin").exists():
+        cj = json.loads(ck.read_text())
+        if {k: cj.get(k) for k in meta} != meta:
+            raise AmorphError(f"{out} holds a checkpoint of a different run; use another directory")
+        sim = eng.simulation(start, seed=seed, temperature_k=proto.t_low, dt_fs=proto.dt_fs)
+        sim.restore((out / "checkpoint.bin").read_bytes())
+        begin = (cj["stage"], cj["step"])
+    else:
+        if out and (out / "log.jsonl").exists():
+            (out / "log.jsonl").unlink()
+        relaxed, info = eng.minimize(start, fmax=0.05, max_iter=5000, precision="mixed")
+        sim = eng.simulation(relaxed, seed=seed, temperature_k=proto.t_low if proto.nvt_low_ps else proto.t_melt,
+                             dt_fs=proto.dt_fs)
+    run_stages(sim, proto.stages(), out, progress, cancel, report_every, start=begin, meta=meta)
+    glass = sim.atoms()
+    glass.info.update({"cooling_rate_k_ps": r, "seed": int(seed), "engine": f"{eng.name}-{eng.platform_name}",
+                       "potential": pot.name, "protocol": json.dumps(asdict(proto)),
+                       "density_g_cm3": round(dens(glass), 5), "system": sysd.name})
+    if out:
+        import ase.io
+        ase.io.write(out / "final.extxyz", glass, format="extxyz")
+    return glass
+
+
+# ------------------------------------------------------------------------------------------------ refinement
+def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt_ps: float = 25.0,
+           temperature_k: float = 300.0, dt_fs: float = 1.0, out_dir=None, progress=None, cancel=None,
+           report_every: int = 1000):
+    """Post-generation refinement (paper 2.1): nvt_ps NVT then npt_ps zero-pressure NPT at temperature_k.
+    Minimises first (generated structures can hold close pairs). Returns the refined ase.Atoms."""
+    from amorph_core.structures.density import density_g_cm3 as dens
+    pot = potential_for(atoms)
+    check_atoms(atoms, pot)
+    if not (math.isfinite(temperature_k) and temperature_k > 0):
+        raise AmorphError(f"temperature must be positive, got {temperature_k}")
+    eng = make_engine(pot, engine)
+    out = Path(out_dir) if out_dir else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / "log.jsonl").exists():
+            (out / "log.jsonl").unlink()
+    relaxed, _ = eng.minimize(atoms, fmax=0.05, max_iter=5000, precision="mixed")
+    sim = eng.simulation(relaxed, seed=seed, temperature_k=temperature_k, dt_fs=dt_fs)
+    n = lambda ps: int(round(ps * 1000 / dt_fs))  # noqa: E731
+    stages = [s for s in [("nvt", n(nvt_ps), temperature_k, temperature_k, False),
+                          ("npt", n(npt_ps), temperature_k, temperature_k, True)] if s[1] > 0]
+    run_stages(sim, stages, out, progress, cancel, report_every)
+    g = sim.atoms()
+    g.arrays.pop("momenta", None)
+    g.info.update({k: v for k, v in atoms.info.items() if isinstance(v, (int, float, str))})
+    g.info.update({"refined": f"{nvt_ps} ps NVT + {npt_ps} ps NPT at {temperature_k} K", "refine_seed": int(seed),
+                   "engine": f"{eng.name}-{eng.platform_name}", "density_g_cm3": round(dens(g), 5)})
+    if out:
+        import ase.io
+        ase.io.write(out / "refined.extxyz", g, format="extxyz")
+    return g
+
+
+# ------------------------------------------------------------------------------------------------ elasticity
+VOIGT = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
+
+
+def _deform(atoms, k, e):
+    """Apply Voigt strain component k of size e (shear = engineering strain) as r -> (I + e_k) r."""
+    F = np.eye(3)
+    i, j = VOIGT[k]
+    F[i, j] += e
+    a = atoms.copy()
+    a.set_cell(np.asarray(atoms.get_cell()) @ F.T, scale_atoms=True)
+    return a
+
+
+def moduli_from_stiffness(C) -> dict:
+    """Isotropic moduli (GPa) from a 6x6 stiffness tensor (GPa): Voigt, Reuss and Hill (reported) averages."""
+    C = np.asarray(C, float)
+    Kv = (C[0, 0] + C[1, 1] + C[2, 2] + 2 * (C[0, 1] + C[0, 2] + C[1, 2])) / 9
+    Gv = (C[0, 0] + C[1, 1] + C[2, 2] - (C[0, 1] + C[0, 2] + C[1, 2]) + 3 * (C[3, 3] + C[4, 4] + C[5, 5])) / 15
+    try:
+        S = np.linalg.inv(C)
+        Kr = 1 / (S[0, 0] + S[1, 1] + S[2, 2] + 2 * (S[0, 1] + S[0, 2] + S[1, 2]))
+        Gr = 15 / (4 * (S[0, 0] + S[1, 1] + S[2, 2]) - 4 * (S[0, 1] + S[0, 2] + S[1, 2])
+                   + 3 * (S[3, 3] + S[4, 4] + S[5, 5]))
+    except np.linalg.LinAlgError:
+        Kr = Gr = float("nan")
+    K, G = (Kv + Kr) / 2, (Gv + Gr) / 2
+    E = 9 * K * G / (3 * K + G)
+    nu = (3 * K - 2 * G) / (2 * (3 * K + G))
+    return {"K_GPa": float(K), "G_GPa": float(G), "E_GPa": float(E), "poisson": float(nu),
+            "K_voigt_GPa": float(Kv), "G_voigt_GPa": float(Gv), "K_reuss_GPa": float(Kr), "G_reuss_GPa": float(Gr)}
+
+
+def elastic_moduli(atoms, engine: str = "auto", strain: float = 1e-3, fmax: float = 1e-4, max_iter: int = 20000,
+                   progress=None, cancel=None) -> dict:
+    """Stiffness tensor C_ij = (1/V) d^2U/de_i de_j (paper A.3) with relaxed internal coordinates, and K, G, E
+    (GPa, Hill averages) and Poisson's ratio.
+
+    The structure is relaxed at fixed cell, then each of the 6 strains (3 axial, 3 shear) is applied at +-strain
+    and the atoms relaxed again; C_ij is the central difference of the stress sigma_i = (1/V) dU/de_i (the energy's
+    first strain derivative) with respect to e_j, symmetrised; the diagonal is also taken directly from the energy
+    curvature (U(+e) + U(-e) - 2U(0)) / (V e^2) as a check ('C_diag_energy_GPa'). Every relaxation reports its
+    residual force: 'fmax_residual_ev_a' is the largest. Returns a dict with C_GPa (6x6), moduli, residuals.
+    """
+    from amorph_core.md.engine_openmm import EV_A3_TO_GPA
+    pot = potential_for(atoms)
+    check_atoms(atoms, pot)
+    if not (math.isfinite(strain) and 0 < strain < 0.05):
+        raise AmorphError(f"strain must be in (0, 0.05), got {strain}")
+    cancel = _cb(cancel)
+    eng = make_engine(pot, engine, precision="double")
+    t0 = time.time()
+    base, info0 = eng.minimize(atoms, fmax=fmax, max_iter=max_iter, precision="double")
+    vol = base.get_volume()
+    s0 = eng.stress(base)
+    e0 = info0["energy_ev"]
+    residuals = [info0["fmax_ev_a"]]
+    C = np.zeros((6, 6))
+    Cdiag_e = np.zeros(6)
+    n_done = 0
+    for k in range(6):
+        sig, en = [], []
+        for sgn in (+1, -1):
+            if cancel():
+                raise Cancelled(f"elastic moduli cancelled after {n_done} of 12 deformations")
+            d, inf = eng.minimize(_deform(base, k, sgn * strain), fmax=fmax, max_iter=max_iter, precision="double")
+            residuals.append(inf["fmax_ev_a"])
+            sig.append(eng.stress(d))
+            en.append(inf["energy_ev"])
+            n_done += 1
+            if progress:
+                progress(n_done / 12, {"deformation": k, "sign": sgn, "fmax_ev_a": inf["fmax_ev_a"]})
+        C[:, k] = (sig[0] - sig[1]) / (2 * strain) * EV_A3_TO_GPA
+        Cdiag_e[k] = (en[0] + en[1] - 2 * e0) / (vol * strain**2) * EV_A3_TO_GPA
+    Cs = 0.5 * (C + C.T)
+    out = moduli_from_stiffness(Cs)
+    out.update({"C_GPa": Cs.round(3).tolist(), "C_diag_energy_GPa": Cdiag_e.round(3).tolist(),
+                "asymmetry_GPa": float(np.abs(C - C.T).max()), "stress0_GPa": (s0 * EV_A3_TO_GPA).round(4).tolist(),
+                "fmax_residual_ev_a": float(max(residuals)), "strain": strain, "volume_a3": float(vol),
+                "engine": f"{eng.name}-{eng.platform_name}", "potential": pot.name, "wall_s": time.time() - t0})
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ tensile
+def tensile_test(atoms, engine: str = "auto", strain_rate_per_s: float = 1e9, max_strain: float = 0.5,
+                 temperature_k: float = 300.0, seed: int = 0, dt_fs: float = 1.0, equil_ps: float = 5.0,
+                 deform_every: int = 100, sample_every: int = 1000, out_dir=None, progress=None, cancel=None) -> dict:
+    """Uniaxial tension along z at a constant engineering strain rate (1/s), x and y under zero pressure
+    (barostat on x, y only), Langevin (OpenMM) or Nose-Hoover (LAMMPS) at temperature_k (paper A.3).
+
+    True stress = the zz component of the full (virial + kinetic) stress tensor, tensile positive, GPa. With
+    OpenMM the virial part is the finite-difference strain derivative of the energy (OpenMM has no stress tensor).
+    Returns {strain, stress_gpa, lateral_stress_gpa, peak_stress_gpa, strain_at_peak, final_stress_gpa, ...};
+    writes out_dir/stress_strain.jsonl as it goes."""
+    pot = potential_for(atoms)
+    check_atoms(atoms, pot)
+    for name, v in (("strain rate", strain_rate_per_s), ("max strain", max_strain), ("temperature", temperature_k)):
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            raise AmorphError(f"{name} must be a positive number, got {v!r}")
+    cancel = _cb(cancel)
+    eng = make_engine(pot, engine)
+    out = Path(out_dir) if out_dir else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        if (out / "stress_strain.jsonl").exists():
+            (out / "stress_strain.jsonl").unlink()
+    sim = eng.simulation(atoms, seed=seed, temperature_k=temperature_k, dt_fs=dt_fs, barostat="xy")
+    if equil_ps > 0:
+        sim.advance(int(equil_ps * 1000 / dt_fs), temperature_k, temperature_k, True)
+    cell0 = sim.cell()
+    lz0 = cell0[2, 2]
+    de_step = strain_rate_per_s * dt_fs * 1e-15
+    n_total = int(round(max_strain / de_step))
+    res = {"strain": [], "stress_gpa": [], "lateral_stress_gpa": [], "T_K": []}
+    t0 = time.time()
+    step = 0
+    while step < n_total:
+        m = min(deform_every, n_total - step)
+        sim.advance(m, temperature_k, temperature_k, True)
+        step += m
+        c = sim.cell()
+        c[2, 2] = lz0 * (1 + step * de_step)
+        sim.set_cell_affine(c)
+        if step % sample_every == 0 or step == n_total:
+            th = sim.thermo(stress=True)
+            s = th["stress_gpa"]
+            eps = step * de_step
+            rec = {"strain": eps, "stress_gpa": s[2], "lateral_stress_gpa": 0.5 * (s[0] + s[1]), "T_K": th["T_K"],
+                   "wall_s": time.time() - t0}
+            for k in res:
+                res[k].append(rec[k])
+            if out:
+                _write_log(out / "stress_strain.jsonl", rec)
+            if progress:
+                progress(step / n_total, rec)
+            if cancel():
+                raise Cancelled(f"tensile test cancelled at strain {eps:.3f}; curve so far in {out}")
+    sv = np.array(res["stress_gpa"])
+    ip = int(np.argmax(sv))
+    res.update({"peak_stress_gpa": float(sv[ip]), "strain_at_peak": res["strain"][ip],
+                "final_stress_gpa": float(sv[-1]), "strain_rate_per_s": strain_rate_per_s,
+                "engine": f"{eng.name}-{eng.platform_name}", "potential": pot.name, "wall_s": time.time() - t0,
+                "n_atoms": len(atoms)})
+    k = max(3, int(0.02 / (sample_every * de_step)))
+    x, y = np.array(res["strain"][:k]), sv[:k]
+    res["young_fit_gpa"] = float(np.polyfit(x, y, 1)[0]) if len(x) >= 2 else float("nan")
+    return res
+
+
+# ------------------------------------------------------------------------------------------------ NVE
+def nve_drift(atoms, engine: str = "auto", temperature_k: float = 300.0, ps: float = 10.0, dt_fs: float = 1.0,
+              seed: int = 0, equil_ps: float = 2.0, report_every: int = 100) -> dict:
+    """Energy conservation: equilibrate equil_ps with the thermostat, then run ps of NVE (velocity Verlet) and
+    fit the total energy linearly: drift in eV/atom/ns (and the RMS fluctuation in eV/atom)."""
+    pot = potential_for(atoms)
+    eng = make_engine(pot, engine)
+    sim = eng.simulation(atoms, seed=seed, temperature_k=temperature_k, dt_fs=dt_fs, barostat="none")
+    sim.advance(int(equil_ps * 1000 / dt_fs), temperature_k, temperature_k, False)
+    a = sim.atoms()
+    nve = eng.simulation(a, seed=seed, temperature_k=temperature_k, dt_fs=dt_fs, barostat="none", integrator="verlet")
+    t, e, temp = [], [], []
+    n = int(ps * 1000 / dt_fs)
+    for k in range(0, n + 1, report_every):
+        if k:
+            nve.advance(report_every, temperature_k, temperature_k, False)
+        th = nve.thermo()
+        t.append(th["time_ps"])
+        e.append(th["pe_ev"] + th["ke_ev"])
+        temp.append(th["T_K"])
+    t, e = np.array(t), np.array(e) / len(atoms)
+    slope = np.polyfit(t, e, 1)[0] * 1000.0
+    return {"drift_ev_atom_ns": float(slope), "rms_ev_atom": float(np.std(e - np.polyval(np.polyfit(t, e, 1), t))),
+            "T_mean_K": float(np.mean(temp)), "ps": ps, "dt_fs": dt_fs, "n_atoms": len(atoms),
+            "engine": f"{eng.name}-{eng.platform_name}"}

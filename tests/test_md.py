@@ -1,0 +1,148 @@
+"""MD engines: cross-engine energies/forces/stress, bad input, small protocol runs (CPU, small systems)."""
+import json
+import math
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from amorph_core.errors import AmorphError
+from amorph_core.md.potentials import BJPPotential, check_atoms, get_potential
+from amorph_core.md.protocols import (MeltQuench, Cancelled, elastic_moduli, make_engine, melt_quench,
+                                      moduli_from_stiffness, random_start, refine, tensile_test)
+from amorph_core.structures.references import reference_glasses
+
+EV_A3_TO_GPA = 160.21766208
+
+
+def _cuzr_box(n=7, a=3.25, seed=0):
+    rng = np.random.default_rng(seed)
+    g = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), -1).reshape(-1, 3) * a
+    pos = np.concatenate([g, g + a / 2]) + rng.normal(0, 0.15, (2 * n**3, 3))
+    return Atoms(["Cu"] * n**3 + ["Zr"] * n**3, positions=pos, cell=[n * a] * 3, pbc=True)
+
+
+@pytest.fixture(scope="module")
+def glass():
+    return reference_glasses("sio2", 1.0)[0]
+
+
+def test_bjp_engines_agree(glass):
+    """OpenMM (CPU) and LAMMPS give the same energy (incl. the DSF self energy), forces and static stress."""
+    pot = BJPPotential()
+    om, lm = make_engine(pot, "openmm-cpu"), make_engine(pot, "lammps")
+    e1, f1 = om.energy_forces(glass)
+    e2, f2 = lm.energy_forces(glass)
+    assert abs(e1 - e2) < 5e-3, (e1, e2)  # measured ~1e-3 eV of -5.5e4 eV
+    assert np.abs(f1 - f2).max() < 2e-3  # measured ~2e-4 eV/Å
+    s1, s2 = om.stress(glass) * EV_A3_TO_GPA, lm.stress(glass) * EV_A3_TO_GPA
+    assert np.abs(s1 - s2).max() < 0.02, (s1, s2)
+
+
+def test_self_energy_is_explicit(glass):
+    pot = BJPPotential()
+    e_self = pot.dsf_self_energy(glass.get_chemical_symbols())
+    assert e_self < -1e4  # about -1.8e4 eV for 3000 atoms: would break any energy comparison if dropped
+    one = Atoms("SiO", positions=[[0, 0, 0], [9, 0, 0]], cell=[20] * 3, pbc=True)  # no pair inside 8 Å
+    e, _ = make_engine(pot, "lammps").energy_forces(one)
+    assert e == pytest.approx(pot.dsf_self_energy(["Si", "O"]), abs=1e-6)
+
+
+def test_eam_engines_agree():
+    b = _cuzr_box()
+    pot = get_potential("cuzr")
+    e1, f1 = make_engine(pot, "openmm-cpu").energy_forces(b)
+    e2, f2 = make_engine(pot, "lammps").energy_forces(b)
+    assert abs(e1 - e2) / len(b) < 1e-5, (e1, e2)
+    assert np.abs(f1 - f2).max() < 1e-3
+
+
+def test_bad_input(glass, tmp_path):
+    pot = BJPPotential()
+    bad = glass.copy()
+    bad.symbols[0] = "Al"
+    with pytest.raises(AmorphError, match="Al"):
+        check_atoms(bad, pot)
+    with pytest.raises(AmorphError, match="Al"):
+        make_engine(pot, "lammps").energy(bad)
+    nan = glass.copy()
+    nan.positions[3, 1] = np.nan
+    with pytest.raises(AmorphError, match="NaN"):
+        elastic_moduli(nan, engine="lammps")
+    small = Atoms("SiO2", positions=[[0, 0, 0], [1.6, 0, 0], [0, 1.6, 0]], cell=[5, 5, 5], pbc=True)
+    with pytest.raises(AmorphError, match="twice the cutoff"):
+        refine(small, engine="lammps")
+    out = tmp_path / "mq"
+    with pytest.raises(AmorphError, match="positive"):
+        melt_quench("sio2", 3000, -1.0, out_dir=out)
+    assert not out.exists()  # nothing half-written
+    with pytest.raises(AmorphError):
+        make_engine(pot, "gromacs")
+    with pytest.raises(AmorphError, match="element"):
+        elastic_moduli(Atoms("Fe2", positions=[[0, 0, 0], [1, 1, 1]], cell=[20] * 3, pbc=True))
+
+
+def test_isotropic_moduli_formula():
+    K, G = 60.0, 37.0
+    lam = K - 2 * G / 3
+    C = np.zeros((6, 6))
+    C[:3, :3] = lam
+    C[np.arange(3), np.arange(3)] = lam + 2 * G
+    C[np.arange(3, 6), np.arange(3, 6)] = G
+    m = moduli_from_stiffness(C)
+    assert m["K_GPa"] == pytest.approx(K) and m["G_GPa"] == pytest.approx(G)
+    assert m["E_GPa"] == pytest.approx(9 * K * G / (3 * K + G))
+    assert m["poisson"] == pytest.approx((3 * K - 2 * G) / (2 * (3 * K + G)))
+
+
+def test_melt_quench_cancel_and_resume(tmp_path):
+    """Tiny SiO2 melt-quench on LAMMPS: log written as it goes, cancel stops it, resume finishes it."""
+    p = MeltQuench(rate_k_ps=2e5, nvt_low_ps=0.02, npt_low_ps=0.02, melt_ps=0.02, final_ps=0.02)
+    calls = []
+
+    def cancel():
+        return len(calls) >= 3
+
+    with pytest.raises(Cancelled):
+        melt_quench("sio2", 648, 2e5, seed=3, engine="lammps", protocol=p, out_dir=tmp_path,
+                     progress=lambda f, r: calls.append(f), cancel=cancel, report_every=10)
+    n_logged = len((tmp_path / "log.jsonl").read_text().splitlines())
+    assert n_logged == 3
+    g = melt_quench("sio2", 648, 2e5, seed=3, engine="lammps", protocol=p, out_dir=tmp_path, report_every=10)
+    lines = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert lines[-1]["step"] == p.total_steps()
+    assert (tmp_path / "final.extxyz").exists()
+    assert g.info["seed"] == 3 and g.info["cooling_rate_k_ps"] == 2e5 and "protocol" in g.info
+    assert 1.0 < g.info["density_g_cm3"] < 4.0
+
+
+def test_random_start_min_distance():
+    a = random_start("sio2", 648, 2.2, seed=5, min_dist_a=1.7)
+    d = a.get_all_distances(mic=True)
+    d[np.arange(len(a)), np.arange(len(a))] = 9
+    assert d.min() >= 1.7 and a.info["seed"] == 5
+
+
+def test_tensile_openmm_stress_matches_lammps(glass):
+    """The OpenMM finite-difference stress in a running simulation equals LAMMPS's pressure tensor (same state)."""
+    om = make_engine(BJPPotential(), "openmm-cpu")
+    sim = om.simulation(glass, seed=1, temperature_k=300.0, barostat="xy")
+    th = sim.thermo(stress=True)
+    a = sim.atoms()
+    s_l = make_engine(BJPPotential(), "lammps").stress(a) * EV_A3_TO_GPA
+    ke = sim.ctx.getState(getVelocities=True)
+    # compare the static part: total minus kinetic
+    masses = a.get_masses()
+    v = np.asarray(ke.getVelocities(asNumpy=True)._value)  # nm/ps
+    kin = np.einsum("i,ij,ik->jk", masses, v, v) / 96.48533212 / a.get_volume() * EV_A3_TO_GPA
+    s_o = np.array(th["stress_gpa"]) + np.array([kin[0, 0], kin[1, 1], kin[2, 2], kin[1, 2], kin[0, 2], kin[0, 1]])
+    assert np.abs(s_o - s_l).max() < 0.05, (s_o, s_l)
+
+
+@pytest.mark.slow
+def test_tensile_small_lammps(tmp_path):
+    a = random_start("sio2", 648, 2.2, seed=2)
+    r = tensile_test(a, engine="lammps", strain_rate_per_s=1e11, max_strain=0.02, equil_ps=0.1,
+                     deform_every=20, sample_every=40, out_dir=tmp_path)
+    assert len(r["strain"]) == 5 and (tmp_path / "stress_strain.jsonl").exists()
+    assert all(math.isfinite(s) for s in r["stress_gpa"])
