@@ -92,27 +92,17 @@ def task_nve(args):
 
 
 def task_bench(args):
-    """steps/s of OpenMM CUDA for BJP silica at 3000 / 30000 / 112848 atoms (NPT Langevin + MC barostat)."""
-    from amorph_core.structures.references import reference_glasses
-    from amorph_core.md.potentials import get_potential
-    from amorph_core.md.protocols import make_engine, random_start
-    eng = make_engine(get_potential("sio2"), "openmm")
-    res = {}
-    for n in (3000, 30000, 112848):
-        a = reference_glasses("sio2", 1.0)[0] if n == 3000 else random_start("sio2", n, 2.2, seed=1)
-        if n != 3000:
-            a, _ = eng.minimize(a, fmax=0.5, max_iter=500, precision="mixed")
-        sim = eng.simulation(a, seed=1, temperature_k=300.0)
-        sim.advance(500, 300.0, 300.0, True)
-        sim.thermo()
-        nsteps = 3000 if n < 100000 else 1500
-        t = time.time()
-        sim.advance(nsteps, 300.0, 300.0, True)
-        sim.thermo()
-        dt = time.time() - t
-        res[n] = {"steps_per_s": nsteps / dt, "us_per_step": dt / nsteps * 1e6, "ensemble": "NPT Langevin+MC"}
-        log(args.out, "bench", n, res[n])
-    _save(args.out, "bench_gpu.json", res)
+    """steps/s of OpenMM CUDA for BJP silica at 3000 / 30000 / 112848 atoms (benchmarks/bench_md.py gpu)."""
+    import importlib.util
+    import openmm
+    spec = importlib.util.spec_from_file_location("bench_md", Path(__file__).with_name("bench_md.py"))
+    bm = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bm)
+    r = bm.bench("openmm", steps={3000: 3000, 30000: 2000, 112848: 1000})
+    name = os.popen("nvidia-smi --query-gpu=name --format=csv,noheader").read().strip() or "GPU"
+    _save(args.out, "bench_gpu.json", {"engine": f"OpenMM {openmm.__version__} CUDA, mixed precision, Langevin + "
+                                                 "MC barostat", "hardware": name, "sizes": r})
+    log(args.out, "bench", r)
 
 
 def task_moduli(args):

@@ -1,0 +1,35 @@
+"""Molecular dynamics for Amorph: BJP silica and Cu-Zr EAM on LAMMPS (CPU) and OpenMM (GPU). See docs/md.md.
+
+Public API (units: eV, Å, ps, K, GPa):
+    melt_quench(system, n_atoms, rate_k_ps, seed, engine='auto', out_dir=..., progress=, cancel=) -> Atoms
+    refine(atoms, engine='auto', ...) -> Atoms
+    elastic_moduli(atoms, engine='auto', progress=None, cancel=None) -> dict(K_GPa, G_GPa, E_GPa, poisson, C_GPa..)
+    tensile_test(atoms, engine='auto', ...) -> dict(strain, stress_gpa, peak_stress_gpa, ...)
+    nve_drift(atoms, ...) -> dict(drift_ev_atom_ns, ...)
+    cost_table(as_frame=True) -> pandas.DataFrame (or dict) of projected melt-quench cost per rate
+    make_engine(potential, engine) -> engine with energy_forces / stress / minimize / simulation
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from amorph_core.errors import AmorphError
+from amorph_core.md.potentials import BJPPotential, EAMFSPotential, get_potential, potential_for  # noqa: F401
+from amorph_core.md.protocols import (Cancelled, MeltQuench, cuda_present, elastic_moduli, make_engine,  # noqa: F401
+                                      melt_quench, nve_drift, random_start, refine, tensile_test)
+
+COST_TABLE = Path(__file__).resolve().parents[2] / "assets" / "md" / "cost_table.json"
+
+
+def cost_table(as_frame: bool = True):
+    """Projected cost of one full melt-quench per device, size and cooling rate, from measured MD speed
+    (assets/md/cost_table.json, made by benchmarks/bench_md.py). Columns: device, engine, hardware, n_atoms,
+    cooling_rate_k_ps, steps, s_per_step, hours, unit ('core_h' or 'gpu_h')."""
+    if not COST_TABLE.exists():
+        raise AmorphError(f"MD cost table missing ({COST_TABLE}); run benchmarks/bench_md.py")
+    data = json.loads(COST_TABLE.read_text())
+    if not as_frame:
+        return data
+    import pandas as pd
+    return pd.DataFrame(data["rows"])
