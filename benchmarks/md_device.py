@@ -31,7 +31,7 @@ def task_cuzr(args):
     rate = args.cuzr_rate
     per_glass = None
     thermo = {}
-    for seed in range(args.cuzr_n):
+    for seed in range(args.cuzr_start, args.cuzr_n):
         t = time.time()
         if per_glass and time.time() - T0 + per_glass > args.budget_s:
             log(args.out, f"cuzr seed {seed}: skipped (budget)")
@@ -55,7 +55,7 @@ def task_cuzr(args):
                         "final": last, "density_g_cm3": g.info["density_g_cm3"], "protocol": g.info["protocol"]}
         log(args.out, f"cuzr seed {seed}: density {g.info['density_g_cm3']} T {last.get('T_K'):.0f} "
                       f"{per_glass:.0f} s ({per_glass / steps * 1e6:.0f} us/step)")
-        (Path(args.out) / "cuzr_runs.json").write_text(json.dumps(thermo, indent=1))
+        (Path(args.out) / f"cuzr_runs_{args.cuzr_start}.json").write_text(json.dumps(thermo, indent=1))
 
 
 def _save(out, name, obj):
@@ -138,6 +138,7 @@ def main():
     ap.add_argument("--budget-s", type=float, default=540)
     ap.add_argument("--cuzr-rate", type=float, default=10.0)
     ap.add_argument("--cuzr-n", type=int, default=4)
+    ap.add_argument("--cuzr-start", type=int, default=0)
     ap.add_argument("--sio2-n", type=int, default=3)
     ap.add_argument("--moduli-n", type=int, default=6)
     ap.add_argument("--fmax", type=float, default=1e-4)
