@@ -29,23 +29,28 @@ def jobs_dir(tmp_path_factory):
         os.environ["AMORPH_JOBS_DIR"] = old
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    """The shipped sio2 model if there is one, else a freshly initialised (untrained) checkpoint."""
-    from amorph_core.model.checkpoint import DEFAULT_MODELS, list_models
-
-    if DEFAULT_MODELS["sio2"] in list_models():
-        return ""
+def _tiny_model(directory, **cfg):
     import torch
 
     from amorph_core.model.checkpoint import save_checkpoint
     from amorph_core.model.denoiser import Denoiser, DenoiserConfig
 
     torch.manual_seed(0)
-    d = tmp_path_factory.mktemp("model")
-    save_checkpoint(d, Denoiser(DenoiserConfig(num_blocks=1, hidden_scalars=16, hidden_vectors=8)),
-                    {"note": "untrained, for tests"})
-    return str(d)
+    save_checkpoint(directory, Denoiser(DenoiserConfig(num_blocks=1, hidden_scalars=16, hidden_vectors=8, **cfg)),
+                    {"note": "untrained, for fast UI tests"})
+    return str(directory)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """A small freshly initialised (untrained) sio2 checkpoint: the real generator, fast weights."""
+    return _tiny_model(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def cuzr_model_dir(tmp_path_factory):
+    return _tiny_model(tmp_path_factory.mktemp("cuzr_model"), elements=("Cu", "Zr"), conditional=False,
+                       system="cuzr")
 
 
 def app(jobs_dir, page=None):
@@ -161,3 +166,122 @@ def test_structure_upload_messages(jobs_dir):
     no_errors(at)
     assert not at.error and {m.label: m.value for m in at.metric}["Atoms"] == "3000"
     assert len(at.get("iframe")) == 1
+
+
+def run_generate(at, prefix, model, n_atoms=72, schedule="draft"):
+    at.number_input(key=f"{prefix}-natoms").set_value(n_atoms)
+    at.selectbox(key=f"{prefix}-schedule").set_value(schedule)
+    at.selectbox(key=f"{prefix}-device").set_value("cpu")
+    at.text_input(key=f"{prefix}-model").set_value(model)
+    at.run()
+    at.button(key=f"{prefix}-run").click().run()
+    no_errors(at)
+
+
+def test_compare_page_runs_a_comparison(jobs_dir, model_dir):
+    at = app(jobs_dir)
+    run_generate(at, "gen", model_dir)
+    wait_job(jobs_dir)
+    at.switch_page("pages/compare.py").run()
+    no_errors(at)
+    assert at.multiselect(key="cmp-paths").value, "latest generated structures preselected"
+    assert at.selectbox(key="cmp-rate").value == 1.0
+    at.checkbox(key="cmp-rings").uncheck()
+    at.checkbox(key="cmp-entropy").uncheck().run()
+    at.button(key="cmp-run").click().run()
+    jobs = wait_job(jobs_dir)
+    assert jobs[0]["kind"] == "compare" and jobs[0]["state"] == "done", jobs[0].get("error")
+    at.run()
+    no_errors(at)
+    table = at.dataframe[0].value
+    assert "density (g/cm³)" in set(table["quantity"]) and "(n=6)" in table["MD reference"].iloc[0]
+    assert len(at.get("plotly_chart")) >= 3  # PDFs and the two angle distributions
+    # MD on a 72-atom box: a clear message, not a traceback
+    at.button(key="md-moduli").click().run()
+    jobs = wait_job(jobs_dir)
+    failed = [j for j in jobs if j["kind"] == "moduli"][0]
+    assert failed["state"] == "failed" and "box too small" in failed["error"]
+    at.run()
+    assert any("box too small" in e.value for e in at.error)
+
+
+def test_pores_page_generates_and_counts_nbo(jobs_dir, model_dir):
+    at = app(jobs_dir, "pores")
+    assert at.toggle(key="pore-pore").value
+    at.number_input(key="pore-natoms").set_value(192)
+    at.number_input(key="pore-porer").set_value(3.0)
+    at.selectbox(key="pore-schedule").set_value("draft")
+    at.selectbox(key="pore-device").set_value("cpu")
+    at.text_input(key="pore-model").set_value(model_dir)
+    at.run()
+    at.button(key="pore-run").click().run()
+    no_errors(at)
+    jobs = wait_job(jobs_dir)
+    assert jobs[0]["state"] == "done", jobs[0].get("error")
+    at.run()
+    no_errors(at)
+    assert len(at.get("iframe")) == 1
+    at.button(key="pore-analyse").click().run()
+    jobs = wait_job(jobs_dir)
+    assert jobs[0]["state"] == "done", jobs[0].get("error")
+    at.run()
+    no_errors(at)
+    labels = {m.label: m.value for m in at.metric}
+    assert "NBO per nm² of pore surface" in labels and "(n=1)" in labels["NBO per nm² of pore surface"]
+    assert len(at.get("plotly_chart")) >= 2
+
+
+def test_metallic_glass_page(jobs_dir, cuzr_model_dir):
+    at = app(jobs_dir, "metallic_glass")
+    no_errors(at)
+    at.number_input(key="mg-natoms").set_value(200)
+    at.selectbox(key="mg-schedule").set_value("draft")
+    at.selectbox(key="mg-device").set_value("cpu")
+    at.text_input(key="mg-model").set_value(cuzr_model_dir)
+    at.run()
+    at.button(key="mg-run").click().run()
+    jobs = wait_job(jobs_dir)
+    assert jobs[0]["state"] == "done", jobs[0].get("error")
+    at.run()
+    no_errors(at)
+    at.button(key="mg-analyse").click().run()
+    jobs = wait_job(jobs_dir)
+    assert jobs[0]["state"] == "done", jobs[0].get("error")
+    at.run()
+    no_errors(at)
+    quantities = set(at.dataframe[0].value["quantity"])
+    assert "Cu Voronoi volume (Å³)" in quantities and "Zr Voronoi volume (Å³)" in quantities
+    assert len(at.get("plotly_chart")) >= 3  # PDFs, volumes, Voronoi indices
+
+
+def test_cooling_rates_series_side_by_side(jobs_dir, model_dir):
+    at = app(jobs_dir, "cooling_rates")
+    no_errors(at)
+    at.multiselect(key="cr-rates").set_value([0.1, 10.0])
+    at.number_input(key="cr-natoms").set_value(72)
+    at.selectbox(key="cr-schedule").set_value("draft")
+    at.text_input(key="cr-model").set_value(model_dir).run()
+    at.button(key="cr-run").click().run()
+    jobs = wait_job(jobs_dir)
+    assert all(j["state"] == "done" for j in jobs[:2]), [j.get("error") for j in jobs[:2]]
+    at.run()
+    no_errors(at)
+    titles = [m.value for m in at.markdown]
+    assert any(t.startswith("**0.1 K/ps**") for t in titles) and any(t.startswith("**10 K/ps**") for t in titles)
+    assert len(at.get("iframe")) >= 2
+    assert any("cost table" in i.value for i in at.info) or at.dataframe
+
+
+@pytest.mark.slow
+def test_cooling_rates_trends_against_references(jobs_dir, model_dir):
+    at = app(jobs_dir, "cooling_rates")
+    if not any(m.value.startswith("**") for m in at.markdown):
+        test_cooling_rates_series_side_by_side(jobs_dir, model_dir)
+        at = app(jobs_dir, "cooling_rates")
+    at.button(key="cr-analyse").click().run()
+    jobs = wait_job(jobs_dir, timeout=600)
+    assert jobs[0]["kind"] == "analyze" and jobs[0]["state"] == "done", jobs[0].get("error")
+    at.run()
+    no_errors(at)
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 4  # density, entropy, angle, defects vs rate

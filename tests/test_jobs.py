@@ -182,3 +182,40 @@ def test_delete_only_finished(mgr):
     mgr.wait(jid, timeout=30)
     mgr.delete(jid)
     assert not (mgr.jobs_dir / jid).exists() and mgr.list_jobs() == []
+
+
+def _write_randoms(tmp_path, n=2, n_atoms=72):
+    paths = []
+    for s in range(n):
+        a = uniform_start("sio2", n_atoms=n_atoms, seed=s)
+        a.info["cooling_rate_k_ps"] = 1.0
+        paths.append(str(write_structure(a, tmp_path / f"r{s}.extxyz")))
+    return paths
+
+
+def test_analyze_and_compare_jobs_write_json(tmp_path):
+    m = JobManager(tmp_path / "jobs")
+    paths = _write_randoms(tmp_path)
+    a = m.wait(m.submit("analyze", {"paths": paths, "system": "sio2", "rings": False, "entropy": False}), 120)
+    assert a["state"] == "done", a.get("error")
+    res = json.loads(Path(a["results"][0]["path"]).read_text())
+    assert [r["n_atoms"] for r in res["generated"]] == [72, 72]
+    assert res["generated"][0]["info"]["seed"] == 0
+    assert res["aggregate_generated"]["density_g_cm3"]["n"] == 2
+    # compare two random boxes against two other random boxes given as reference files
+    refs = _write_randoms(tmp_path / "ref", n=2)
+    c = m.wait(m.submit("compare", {"paths": paths, "reference_paths": refs, "system": "sio2", "rings": False,
+                                    "entropy": False}), 120)
+    assert c["state"] == "done", c.get("error")
+    cmp = json.loads(Path(c["results"][0]["path"]).read_text())
+    assert cmp["n_generated"] == 2 and cmp["n_reference"] == 2 and "Si-O" in cmp["mean_pdf_generated"]["partials"]
+    assert c["summary"]["n_generated"] == 2
+    m.shutdown()
+
+
+def test_md_job_reports_unusable_structure(tmp_path):
+    m = JobManager(tmp_path / "jobs")
+    paths = _write_randoms(tmp_path, n=1)
+    j = m.wait(m.submit("moduli", {"paths": paths, "engine": "auto"}), 120)
+    assert j["state"] == "failed" and "box too small" in j["error"] and "traceback" not in j
+    m.shutdown()
