@@ -114,20 +114,24 @@ def test_reference_glass_pdf_r_factors_small_and_rings_broad(glass_1):
     assert frac[5] > 0.1 and frac[8] > 0.05
 
 
-@pytest.mark.slow
-def test_ring_limit_matches_full_search(glass_1):
+def test_ring_limit_matches_wider_search(glass_1):
+    """Our 12-Si limit against matscipy's own call with a 20-Si limit (the glass has no ring above 11 Si)."""
     from matscipy.rings import ring_statistics as ms_rings
 
-    full = ms_rings(glass_1, {(14, 8): 2.0, (8, 14): 2.0})
+    wide = ms_rings(glass_1, {(14, 8): 2.0, (8, 14): 2.0}, maxlength=40)
+    assert wide[1::2].sum() == 0 and wide[24:].sum() == 0
     mine = ring_statistics(glass_1, max_size_si=12)
     for n, c in zip(mine["sizes_si"], mine["counts"]):
-        assert c == (full[2 * n] if 2 * n < len(full) else 0)
+        assert c == (wide[2 * n] if 2 * n < len(wide) else 0)
+    assert mine["total_rings"] == wide.sum()
 
 
 def test_ring_memory_guard(glass_1):
     assert ring_memory_estimate_bytes(81000) > 25 * 1024 ** 3
     with pytest.raises(AmorphError, match="GiB"):
         ring_statistics(glass_1, max_memory_bytes=10 * 1024 ** 2)
+    res = analyze_structure(glass_1, entropy=False, max_ring_memory_bytes=10 * 1024 ** 2)
+    assert "GiB" in res["rings"]["error"] and res["summary"]["coord_Si_mean"] > 3.9
 
 
 # ---------------------------------------------------------------- QUESTS

@@ -94,3 +94,9 @@ def test_bad_options_clean_error(cristobalite_files, args, expect):
     p = amorph(cristobalite_files[0], "--no-entropy", "--no-rings", *args)
     assert p.returncode != 0
     assert "Traceback" not in p.stderr and expect.lower() in p.stderr.lower(), p.stderr
+
+
+def test_ring_memory_guard_reported_not_crashed(cristobalite_files):
+    p = amorph(cristobalite_files[0], "--no-entropy", "--max-ring-memory-gb", "0.001")
+    assert p.returncode == 0, p.stderr
+    assert "rings                skipped" in p.stdout and "GiB" in p.stdout
