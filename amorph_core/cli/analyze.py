@@ -73,7 +73,7 @@ def report(res: dict) -> str:
     for k, g in pdf["partials"].items():
         i = max(range(len(g)), key=lambda n: g[n])
         peaks.append(f"{k} {r[i]:.2f} Å (g={g[i]:.2f})")
-    lines.append(f"  PDF first maxima     {'; '.join(peaks)}   [{pdf['n_bins']} bins, 0-{pdf['r_max_a']:g} Å]")
+    lines.append(f"  PDF highest peaks    {'; '.join(peaks)}   [{pdf['n_bins']} bins, 0-{pdf['r_max_a']:g} Å]")
     if "network" in res:
         n = res["network"]
         lines += [
