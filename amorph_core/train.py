@@ -50,6 +50,7 @@ class TrainConfig:
     device: str = "auto"
     max_minutes: float | None = None
     max_structures: int | None = None  # use only the first N training structures (tiny CPU runs)
+    schedule_start: int = 0  # step at which this run's warmup + cosine cycle starts (restart cycles on resume)
     model: dict = field(default_factory=dict)  # DenoiserConfig overrides
 
 
@@ -141,9 +142,10 @@ def validation_loss(model, ds: Dataset, cutoff, device, sigmas=(0.05, 0.2, 0.4, 
 
 
 def _lr(cfg: TrainConfig, step: int) -> float:
+    step = step - cfg.schedule_start
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
-    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.schedule_start - cfg.warmup))
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
 
 

@@ -11,10 +11,12 @@ TINY = dict(num_blocks=2, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, n
             avg_num_neighbors=20.0)
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["conditional", "unconditional"])
+@pytest.fixture(scope="module", params=[(True, True), (False, False), (True, False)],
+                ids=["conditional-speciesSC", "unconditional", "conditional-linearSC"])
 def model(request):
     torch.manual_seed(0)
-    m = Denoiser(DenoiserConfig(conditional=request.param, **TINY)).double().eval()
+    cond, ssc = request.param
+    m = Denoiser(DenoiserConfig(conditional=cond, species_self_connection=ssc, **TINY)).double().eval()
     # random non-zero weights everywhere (e3nn initialises some paths small)
     with torch.no_grad():
         for p in m.parameters():

@@ -35,6 +35,7 @@ class DenoiserConfig:
     cond_num_gaussians: int = 9
     cond_log10_range: tuple = (-2.0, 3.0)
     cond_hidden: int = 64
+    species_self_connection: bool = False  # NequIP-style self-connection: tensor product with species one-hot
     system: str = "sio2"
 
     def to_json(self) -> str:
@@ -91,19 +92,25 @@ class Interaction(nn.Module):
         s, v = cfg.hidden_scalars, cfg.hidden_vectors
         self.gate = Gate(f"{s}x0e", [torch.nn.functional.silu], f"{v}x0e", [torch.sigmoid], f"{v}x1o")
         self.linear_post = o3.Linear(mid_sorted.simplify(), self.gate.irreps_in)
-        self.self_connection = o3.Linear(self.irreps_in, self.gate.irreps_in)
+        self.species_sc = cfg.species_self_connection
+        if self.species_sc:
+            self.self_connection = o3.FullyConnectedTensorProduct(self.irreps_in, f"{len(cfg.elements)}x0e",
+                                                                  self.gate.irreps_in)
+        else:
+            self.self_connection = o3.Linear(self.irreps_in, self.gate.irreps_in)
         self.irreps_out = self.gate.irreps_out
         self.residual = self.irreps_in == self.irreps_out
         self.inv_sqrt_neighbors = 1.0 / math.sqrt(cfg.avg_num_neighbors)
         self.num_scalars = s
 
-    def forward(self, h, sh, radial, src, dst, cond):
+    def forward(self, h, sh, radial, src, dst, cond, onehot):
         x = self.linear_pre(h)
         w = self.radial(radial)
         msg = self.tp(x[src], sh, w)
         agg = torch.zeros(h.shape[0], msg.shape[1], dtype=msg.dtype, device=msg.device)
         agg = agg.index_add(0, dst, msg) * self.inv_sqrt_neighbors
-        out = self.gate(self.linear_post(agg) + self.self_connection(h))
+        sc = self.self_connection(h, onehot) if self.species_sc else self.self_connection(h)
+        out = self.gate(self.linear_post(agg) + sc)
         if self.residual:
             out = out + h
         if cond is not None:
@@ -160,5 +167,5 @@ class Denoiser(nn.Module):
             e = self.cond_mlp(self.rate_embedding(log10_rate.to(vec.dtype)))
             conds = [proj(e)[batch] for proj in self.cond_proj]
         for blk, c in zip(self.blocks, conds):
-            h = blk(h, sh, radial, src, dst, c)
+            h = blk(h, sh, radial, src, dst, c, onehot)
         return self.out(h)

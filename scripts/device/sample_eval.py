@@ -1,0 +1,23 @@
+"""Generate glasses with a checkpoint on the device and time it.
+
+python3 scripts/device/sample_eval.py MODEL_DIR OUT_DIR RATE N_ATOMS SEEDS SCHEDULE [MAX_ATOMS_PER_BATCH]
+"""
+import sys
+import time
+
+import torch
+
+from amorph_core.generate import GenerationRequest, Generator, generate_structures, parse_seeds
+
+model, out, rate, n, seeds, sched = sys.argv[1:7]
+max_atoms = int(sys.argv[7]) if len(sys.argv) > 7 else None
+gen = Generator("sio2", model, "cuda")
+req = GenerationRequest(system="sio2", cooling_rate_k_ps=float(rate), n_atoms=int(n), seeds=parse_seeds(seeds),
+                        schedule=sched, device="cuda", model=model, max_atoms_per_batch=max_atoms)
+torch.cuda.synchronize()
+t = time.perf_counter()
+paths = generate_structures(req, out, generator=gen)
+torch.cuda.synchronize()
+dt = time.perf_counter() - t
+print(f"rate {rate} K/ps, {len(paths)} x {n} atoms, schedule {sched}: {dt:.1f} s total, "
+      f"{dt / len(paths):.1f} s/structure, peak {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB")
