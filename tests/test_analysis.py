@@ -268,3 +268,14 @@ def test_analyze_structure_metallic_uses_voronoi():
     assert s["voronoi_top_index"] == "<0,6,0,8>" and s["voronoi_top_fraction"] == 1.0  # B2 = bcc cells
     assert s["volume_Zr_mean_a3"] > s["volume_Cu_mean_a3"]
     assert set(res["pdf"]["partials"]) == {"Cu-Cu", "Cu-Zr", "Zr-Zr"}
+
+
+def test_analysis_config_is_used_and_recorded(cristobalite):
+    from amorph_core.analysis import AnalysisConfig
+
+    cfg = AnalysisConfig(pdf_bins=50, pdf_r_max_a=6.0, bond_cutoff_a=1.4)
+    res = analyze_structure(cristobalite, entropy=False, config=cfg)
+    assert len(res["pdf"]["r_a"]) == 50 and res["pdf"]["r_max_a"] == 6.0
+    assert res["summary"]["coord_Si_mean"] == 0.0  # Si-O is 1.55 Å: no bond below 1.4 Å
+    assert res["config"]["bond_cutoff_a"] == 1.4 and res["config"]["voronoi_radii_a"] == {"Cu": 1.35, "Zr": 1.55}
+    assert analyze_structure(cristobalite, entropy=False)["summary"]["coord_Si_mean"] == 4.0

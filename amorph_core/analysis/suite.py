@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -17,6 +18,35 @@ from amorph_core.analysis import entropy as _ent
 from amorph_core.analysis import pdf as _pdf
 from amorph_core.analysis.neighbors import check_periodic
 from amorph_core.errors import AmorphError
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Parameters of the analysis suite (defaults = the paper's, A.5/A.6); recorded in every result.
+
+    bond_cutoff_a None = the system's Si-O cutoff (2.0 Å). voronoi_radii_a: ((element, radius Å), ...).
+    """
+
+    pdf_r_max_a: float = _pdf.R_MAX_A
+    pdf_bins: int = _pdf.N_BINS
+    bond_cutoff_a: float | None = None
+    ring_max_size_si: int = 12
+    quests_k: int = _ent.K_NEIGHBORS
+    quests_cutoff_a: float = _ent.CUTOFF_A
+    quests_bandwidth: float = _ent.BANDWIDTH
+    overlap_eps: float = _ent.OVERLAP_EPS
+    voronoi_radii_a: tuple = (("Cu", 1.35), ("Zr", 1.55))
+    voronoi_face_threshold: float = 0.01
+    pore_dr_a: float = 0.5
+    pore_plateau_fraction: float = 0.9
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["voronoi_radii_a"] = dict(self.voronoi_radii_a)
+        return d
+
+
+DEFAULT_CONFIG = AnalysisConfig()
 
 
 def _system_for(atoms, system):
@@ -54,25 +84,25 @@ def parse_reference(reference):
 
 
 @lru_cache(maxsize=8)
-def _reference_data(system: str, rate):
-    """Reference glasses (nearest rate), their mean PDF and QUESTS descriptors; cached per process."""
+def _reference_data(system: str, rate, cfg: AnalysisConfig = DEFAULT_CONFIG):
+    """Reference glasses (nearest rate) and their mean PDF; cached per process."""
     from amorph_core.structures.references import reference_glasses
 
     glasses = reference_glasses(system, rate, nearest=True) if rate is not None else reference_glasses(system)
-    pdfs = [_pdf.partial_pdfs(g) for g in glasses]
+    pdfs = [_pdf.partial_pdfs(g, cfg.pdf_r_max_a, cfg.pdf_bins) for g in glasses]
     return glasses, _pdf.mean_pdf(pdfs), None
 
 
 @lru_cache(maxsize=8)
-def _reference_descriptors(system: str, rate):
-    glasses, _, _ = _reference_data(system, rate)
-    return tuple(_ent.descriptors(g) for g in glasses)
+def _reference_descriptors(system: str, rate, cfg: AnalysisConfig = DEFAULT_CONFIG):
+    glasses, _, _ = _reference_data(system, rate, cfg)
+    return tuple(_ent.descriptors(g, cfg.quests_k, cfg.quests_cutoff_a) for g in glasses)
 
 
 @lru_cache(maxsize=8)
-def _reference_self_overlap(system: str, rate):
-    xs = list(_reference_descriptors(system, rate))
-    return _ent.offdiagonal_mean(_ent.overlap_matrix(xs, xs))
+def _reference_self_overlap(system: str, rate, cfg: AnalysisConfig = DEFAULT_CONFIG):
+    xs = list(_reference_descriptors(system, rate, cfg))
+    return _ent.offdiagonal_mean(_ent.overlap_matrix(xs, xs, cfg.overlap_eps, cfg.quests_bandwidth))
 
 
 def _timed(timings, key, fn, *a, **kw):
@@ -90,7 +120,7 @@ def _pct(x):
 def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True, entropy: bool = True,
                       voronoi: bool | None = None, pores: bool | None = None, pore_centers=None,
                       max_ring_memory_bytes: int | None = None, per_atom: bool = False,
-                      progress=None, name: str | None = None) -> dict:
+                      progress=None, name: str | None = None, config: AnalysisConfig | None = None) -> dict:
     """Full structural analysis of one periodic structure.
 
     system: 'sio2' / 'cuzr' / GlassSystem or None (guessed from the elements). reference: None, a
@@ -98,11 +128,13 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
     at the nearest reference rate, QUESTS overlaps both ways, and the delta entropy of the structure's
     environments against the reference environments. voronoi defaults to on for metallic systems (CuZr);
     pores defaults to on when atoms.info has 'pore_centers' (or pore_centers is given).
+    config: AnalysisConfig (bins, cutoffs, QUESTS parameters; defaults = the paper's), echoed in `config`.
     Returns the full results plus a flat `summary` of scalars; `timings_s` gives seconds per analysis.
     """
     from amorph_core.structures.density import density_g_cm3
 
     say = progress or (lambda msg: None)
+    cfg = config or DEFAULT_CONFIG
     label = name or "structure"
     check_periodic(atoms, label)
     sys_ = _system_for(atoms, system)
@@ -118,11 +150,12 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
     }
     summary = {"n_atoms": len(atoms), "density_g_cm3": res["density_g_cm3"]}
     say("pair distribution functions")
-    res["pdf"] = _timed(timings, "pdf", _pdf.partial_pdfs, atoms)
+    res["pdf"] = _timed(timings, "pdf", _pdf.partial_pdfs, atoms, cfg.pdf_r_max_a, cfg.pdf_bins)
 
     network = dict(sys_.bond_cutoffs_a)
     if network:
         (former, anion), cut = next(iter(network.items()))
+        cut = cfg.bond_cutoff_a if cfg.bond_cutoff_a is not None else cut
         say("coordination, Qn and bond angles")
         net = _timed(timings, "network", _bonds.network_analysis, atoms, former, anion, cut)
         res["network"] = net
@@ -147,7 +180,8 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
 
             say("ring statistics")
             try:
-                rs = _timed(timings, "rings", ring_statistics, atoms, cut, former=former, anion=anion,
+                rs = _timed(timings, "rings", ring_statistics, atoms, cut, max_size_si=cfg.ring_max_size_si,
+                            former=former, anion=anion,
                             max_memory_bytes=max_ring_memory_bytes)
                 res["rings"] = rs
                 for n, f in zip(rs["sizes_si"], rs["rings_per_si"]):
@@ -157,9 +191,9 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
                 res["rings"] = {"error": str(exc)}
     if entropy:
         say("QUESTS descriptors and entropy")
-        x = _timed(timings, "quests_descriptors", _ent.descriptors, atoms)
-        h = _timed(timings, "quests_entropy", _ent.information_entropy, x)
-        res["entropy"] = {"entropy_nats": h, "definition": _ent.DEFINITION, "ln_n_atoms": math.log(len(atoms))}
+        x = _timed(timings, "quests_descriptors", _ent.descriptors, atoms, cfg.quests_k, cfg.quests_cutoff_a)
+        h = _timed(timings, "quests_entropy", _ent.information_entropy, x, cfg.quests_bandwidth)
+        res["entropy"] = {"entropy_nats": h, "definition": _definition(cfg), "ln_n_atoms": math.log(len(atoms))}
         summary["entropy_nats"] = h
     if voronoi is None:
         voronoi = not network
@@ -167,7 +201,8 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
         from amorph_core.analysis.voronoi import voronoi_analysis
 
         say("Voronoi tessellation")
-        vo = _timed(timings, "voronoi", voronoi_analysis, atoms, per_atom=per_atom)
+        vo = _timed(timings, "voronoi", voronoi_analysis, atoms, dict(cfg.voronoi_radii_a),
+                    cfg.voronoi_face_threshold, per_atom=per_atom)
         res["voronoi"] = vo
         for el, v in vo["volume_mean_a3"].items():
             summary[f"volume_{el}_mean_a3"] = v
@@ -182,23 +217,38 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
         from amorph_core.analysis.pores import nbo_at_pores
 
         say("pore surface NBO")
-        po = _timed(timings, "pores", nbo_at_pores, atoms, pore_centers)
+        po = _timed(timings, "pores", nbo_at_pores, atoms, pore_centers, cfg.pore_dr_a, cfg.pore_plateau_fraction,
+                    network_cutoff(sys_, cfg))
         res["pores"] = po
         summary.update({"pore_r_eff_a": po["r_eff_a"], "nbo_count": po["n_nbo"], "nbo_per_nm2": po["nbo_per_nm2"]})
     if ref is not None:
         say("comparison with reference glasses")
         res["reference"] = _timed(timings, "reference", _against_reference, atoms, res, ref, entropy, summary,
-                                  x if entropy else None)
+                                  x if entropy else None, cfg)
+    res["config"] = cfg.as_dict()
     res["timings_s"] = timings
     res["summary"] = summary
     return res
 
 
-def _against_reference(atoms, res, ref, entropy, summary, x):
+def network_cutoff(sys_, cfg: AnalysisConfig) -> float:
+    """Si-O bond cutoff (Å) in use: the config's, else the system's, else 2.0."""
+    if cfg.bond_cutoff_a is not None:
+        return float(cfg.bond_cutoff_a)
+    return float(next(iter(sys_.bond_cutoffs_a.values()), 2.0))
+
+
+def _definition(cfg: AnalysisConfig) -> str:
+    return (f"QUESTS descriptors k={cfg.quests_k}, cutoff {cfg.quests_cutoff_a:g} Å; Gaussian kernel "
+            f"h={cfg.quests_bandwidth:g} 1/Å; entropy in nats; overlap(A|B) = fraction of A's environments "
+            f"with dH(A_i|B) < {cfg.overlap_eps:g}")
+
+
+def _against_reference(atoms, res, ref, entropy, summary, x, cfg: AnalysisConfig = DEFAULT_CONFIG):
     system, rate = ref
     if set(atoms.get_chemical_symbols()) - set(_system_for(atoms, system).elements):
         raise AmorphError("structure has elements the reference system does not know")
-    glasses, mean_ref_pdf, _ = _reference_data(system, rate)
+    glasses, mean_ref_pdf, _ = _reference_data(system, rate, cfg)
     same = [k for k, g in enumerate(glasses) if _identical(atoms, g)]
     rf = _pdf.pdf_r_factors(res["pdf"], mean_ref_pdf)
     out = {
@@ -214,24 +264,25 @@ def _against_reference(atoms, res, ref, entropy, summary, x):
         summary[f"pdf_rfactor_{k}"] = v
     if entropy:
         # a structure that is itself one of the references is compared with the other references only
-        xs = [y for k, y in enumerate(_reference_descriptors(system, rate)) if k not in same]
+        xs = [y for k, y in enumerate(_reference_descriptors(system, rate, cfg)) if k not in same]
         if not xs:
             raise AmorphError("the structure is the only reference glass at this rate: nothing to compare with")
-        on_ref = [_ent.overlap(x, y) for y in xs]
-        ref_on = [_ent.overlap(y, x) for y in xs]
-        dh = _ent.delta_entropy(x, np.concatenate(xs))
+        eps, bw = cfg.overlap_eps, cfg.quests_bandwidth
+        on_ref = [_ent.overlap(x, y, eps, bw) for y in xs]
+        ref_on = [_ent.overlap(y, x, eps, bw) for y in xs]
+        dh = _ent.delta_entropy(x, np.concatenate(xs), bw)
         out.update({
             "overlap_on_reference": on_ref, "overlap_on_reference_mean": float(np.mean(on_ref)),
             "reference_overlap_on_structure": ref_on,
             "reference_overlap_on_structure_mean": float(np.mean(ref_on)),
-            "reference_self_overlap_mean": _reference_self_overlap(system, rate),
+            "reference_self_overlap_mean": _reference_self_overlap(system, rate, cfg),
             "delta_entropy_vs_reference_nats": {
                 "mean_finite": float(dh[np.isfinite(dh)].mean()) if np.isfinite(dh).any() else None,
                 "max_finite": float(dh[np.isfinite(dh)].max()) if np.isfinite(dh).any() else None,
                 "fraction_infinite": float(np.mean(~np.isfinite(dh))),
-                "fraction_positive": float(np.mean(dh > _ent.OVERLAP_EPS)),
+                "fraction_positive": float(np.mean(dh > eps)),
                 "histogram": _dh_hist(dh)},
-            "overlap_definition": _ent.DEFINITION,
+            "overlap_definition": _definition(cfg),
         })
         summary.update({
             "overlap_on_reference_mean": out["overlap_on_reference_mean"],
@@ -287,7 +338,7 @@ def _mean_of(results, path):
 
 
 def compare_sets(generated: list, reference: list, system=None, *, rings: bool = True, entropy: bool = True,
-                 progress=None) -> dict:
+                 progress=None, config: AnalysisConfig | None = None) -> dict:
     """Compare a set of generated structures with a set of reference (simulated) ones (paper Fig. 2, 17).
 
     Returns per-structure analyses and aggregates of both sets; PDF R-factors: every generated structure
@@ -299,6 +350,7 @@ def compare_sets(generated: list, reference: list, system=None, *, rings: bool =
     if not generated or not reference:
         raise AmorphError("compare_sets needs at least one generated and one reference structure")
     say = progress or (lambda msg: None)
+    cfg = config or DEFAULT_CONFIG
     sys_ = _system_for(generated[0], system)
     for k, a in enumerate(list(generated) + list(reference)):
         _system_for(a, sys_)
@@ -308,7 +360,7 @@ def compare_sets(generated: list, reference: list, system=None, *, rings: bool =
         for k, a in enumerate(src):
             say(f"analysing {label} {k + 1}/{len(src)}")
             dst.append(analyze_structure(a, sys_, rings=rings, entropy=False, voronoi=None, pores=False,
-                                         name=f"{label}[{k}]"))
+                                         name=f"{label}[{k}]", config=cfg))
     ref_mean = _pdf.mean_pdf([r["pdf"] for r in ref_res])
     partials = list(ref_mean["partials"]) + ["total"]
     rf_gen = {p: [] for p in partials}
@@ -328,6 +380,7 @@ def compare_sets(generated: list, reference: list, system=None, *, rings: bool =
                 rf_pairs[p][a][b] = v
     out = {
         "system": sys_.name,
+        "config": cfg.as_dict(),
         "n_generated": len(generated), "n_reference": len(reference),
         "generated": gen_res, "reference": ref_res,
         "aggregate_generated": aggregate(gen_res), "aggregate_reference": aggregate(ref_res),
@@ -353,14 +406,15 @@ def compare_sets(generated: list, reference: list, system=None, *, rings: bool =
                                                            for r in rs])) for n in range(0, 7)}
     if entropy:
         say("QUESTS descriptors")
-        xg = [_ent.descriptors(a) for a in generated]
-        xr = [_ent.descriptors(a) for a in reference]
-        h_g = [_ent.information_entropy(x) for x in xg]
-        h_r = [_ent.information_entropy(x) for x in xr]
+        xg = [_ent.descriptors(a, cfg.quests_k, cfg.quests_cutoff_a) for a in generated]
+        xr = [_ent.descriptors(a, cfg.quests_k, cfg.quests_cutoff_a) for a in reference]
+        h_g = [_ent.information_entropy(x, cfg.quests_bandwidth) for x in xg]
+        h_r = [_ent.information_entropy(x, cfg.quests_bandwidth) for x in xr]
         say("overlap matrices")
-        gg = _ent.overlap_matrix(xg, xg)
-        ss = _ent.overlap_matrix(xr, xr)
-        gs = _ent.overlap_matrix(xg, xr)
+        eps, bw = cfg.overlap_eps, cfg.quests_bandwidth
+        gg = _ent.overlap_matrix(xg, xg, eps, bw)
+        ss = _ent.overlap_matrix(xr, xr, eps, bw)
+        gs = _ent.overlap_matrix(xg, xr, eps, bw)
         for r, h in zip(gen_res, h_g):
             r["summary"]["entropy_nats"] = h
         for r, h in zip(ref_res, h_r):
@@ -368,7 +422,7 @@ def compare_sets(generated: list, reference: list, system=None, *, rings: bool =
         out["aggregate_generated"] = aggregate(gen_res)
         out["aggregate_reference"] = aggregate(ref_res)
         out.update({
-            "entropy_definition": _ent.DEFINITION,
+            "entropy_definition": _definition(cfg),
             "entropy_generated_nats": h_g, "entropy_reference_nats": h_r,
             "overlap_gen_gen": gg, "overlap_sim_sim": ss, "overlap_gen_sim": gs,
             "overlap_gen_gen_mean": _ent.offdiagonal_mean(gg), "overlap_sim_sim_mean": _ent.offdiagonal_mean(ss),
