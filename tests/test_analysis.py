@@ -279,3 +279,14 @@ def test_analysis_config_is_used_and_recorded(cristobalite):
     assert res["summary"]["coord_Si_mean"] == 0.0  # Si-O is 1.55 Å: no bond below 1.4 Å
     assert res["config"]["bond_cutoff_a"] == 1.4 and res["config"]["voronoi_radii_a"] == {"Cu": 1.35, "Zr": 1.55}
     assert analyze_structure(cristobalite, entropy=False)["summary"]["coord_Si_mean"] == 4.0
+
+
+def test_compare_sets_cancel(cristobalite):
+    import threading
+
+    from amorph_core.analysis import AnalysisCancelled
+
+    ev = threading.Event()
+    ev.set()
+    with pytest.raises(AnalysisCancelled):
+        compare_sets([cristobalite], [cristobalite], cancel=ev)

@@ -11,7 +11,7 @@ from amorph_core.analysis.entropy import (delta_entropy, descriptors, informatio
 from amorph_core.analysis.pdf import mean_pdf, partial_pdfs, pdf_r_factors, r_factor
 from amorph_core.analysis.pores import nbo_at_pores
 from amorph_core.analysis.rings import ring_statistics
-from amorph_core.analysis.suite import (AnalysisConfig, aggregate, analyze_structure, compare_sets,
+from amorph_core.analysis.suite import (AnalysisCancelled, AnalysisConfig, aggregate, analyze_structure, compare_sets,
                                         parse_reference)
 from amorph_core.analysis.voronoi import voronoi_analysis
 
@@ -19,5 +19,5 @@ __all__ = [
     "partial_pdfs", "mean_pdf", "r_factor", "pdf_r_factors", "network_analysis", "shortest_distance",
     "ring_statistics", "descriptors", "information_entropy", "delta_entropy", "overlap", "overlap_matrix",
     "offdiagonal_mean", "voronoi_analysis", "nbo_at_pores", "analyze_structure", "compare_sets", "aggregate",
-    "parse_reference", "AnalysisConfig",
+    "parse_reference", "AnalysisConfig", "AnalysisCancelled",
 ]

@@ -49,6 +49,15 @@ class AnalysisConfig:
 DEFAULT_CONFIG = AnalysisConfig()
 
 
+class AnalysisCancelled(AmorphError):
+    """Raised when a `cancel` event passed to compare_sets is set."""
+
+
+def _check_cancel(cancel):
+    if cancel is not None and (cancel() if callable(cancel) else cancel.is_set()):
+        raise AnalysisCancelled("analysis cancelled")
+
+
 def _system_for(atoms, system):
     from amorph_core.systems import get_system, guess_system
 
@@ -338,7 +347,7 @@ def _mean_of(results, path):
 
 
 def compare_sets(generated: list, reference: list, system=None, *, rings: bool = True, entropy: bool = True,
-                 progress=None, config: AnalysisConfig | None = None) -> dict:
+                 progress=None, config: AnalysisConfig | None = None, cancel=None) -> dict:
     """Compare a set of generated structures with a set of reference (simulated) ones (paper Fig. 2, 17).
 
     Returns per-structure analyses and aggregates of both sets; PDF R-factors: every generated structure
@@ -346,6 +355,8 @@ def compare_sets(generated: list, reference: list, system=None, *, rings: bool =
     (leave-one-out baseline), and all generated x reference pairs; QUESTS overlap matrices Gen|Gen, Sim|Sim
     (diagonal = 1, mean taken off-diagonal) and Gen|Sim (all entries); entropies per structure with
     mean and sd; and a flat `summary` with the numbers used to judge generated glasses.
+    cancel: a threading.Event (or a callable returning bool), checked between structures and matrix rows;
+    when set, AnalysisCancelled (an AmorphError) is raised.
     """
     if not generated or not reference:
         raise AmorphError("compare_sets needs at least one generated and one reference structure")
@@ -358,6 +369,7 @@ def compare_sets(generated: list, reference: list, system=None, *, rings: bool =
     gen_res, ref_res = [], []
     for label, src, dst in (("generated", generated, gen_res), ("reference", reference, ref_res)):
         for k, a in enumerate(src):
+            _check_cancel(cancel)
             say(f"analysing {label} {k + 1}/{len(src)}")
             dst.append(analyze_structure(a, sys_, rings=rings, entropy=False, voronoi=None, pores=False,
                                          name=f"{label}[{k}]", config=cfg))
@@ -406,15 +418,22 @@ def compare_sets(generated: list, reference: list, system=None, *, rings: bool =
                                                            for r in rs])) for n in range(0, 7)}
     if entropy:
         say("QUESTS descriptors")
+        _check_cancel(cancel)
         xg = [_ent.descriptors(a, cfg.quests_k, cfg.quests_cutoff_a) for a in generated]
         xr = [_ent.descriptors(a, cfg.quests_k, cfg.quests_cutoff_a) for a in reference]
         h_g = [_ent.information_entropy(x, cfg.quests_bandwidth) for x in xg]
         h_r = [_ent.information_entropy(x, cfg.quests_bandwidth) for x in xr]
         say("overlap matrices")
         eps, bw = cfg.overlap_eps, cfg.quests_bandwidth
-        gg = _ent.overlap_matrix(xg, xg, eps, bw)
-        ss = _ent.overlap_matrix(xr, xr, eps, bw)
-        gs = _ent.overlap_matrix(xg, xr, eps, bw)
+
+        def matrix(xa, xb):
+            rows = []
+            for xi in xa:
+                _check_cancel(cancel)
+                rows.append([_ent.overlap(xi, xj, eps, bw) for xj in xb])
+            return rows
+
+        gg, ss, gs = matrix(xg, xg), matrix(xr, xr), matrix(xg, xr)
         for r, h in zip(gen_res, h_g):
             r["summary"]["entropy_nats"] = h
         for r, h in zip(ref_res, h_r):
