@@ -272,7 +272,6 @@ def test_cooling_rates_series_side_by_side(jobs_dir, model_dir):
     assert any("cost table" in i.value for i in at.info) or at.dataframe
 
 
-@pytest.mark.slow
 def test_cooling_rates_trends_against_references(jobs_dir, model_dir):
     at = app(jobs_dir, "cooling_rates")
     if not any(m.value.startswith("**") for m in at.markdown):

@@ -21,7 +21,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1400,1000"]
+         "--window-size=1400,1500"]
 PAGES = {"generate": "", "structure": "structure", "compare": "compare", "cooling_rates": "cooling_rates",
          "pores": "pores", "metallic_glass": "metallic_glass", "about": "about"}
 
@@ -173,7 +173,11 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     click_button(drv, "Generate")
     wait_text(drv, "done: 1 structure", 300)
     settle(drv)
+    jobs_head = drv.find_element(By.XPATH, '//h3[contains(., "Jobs")]')
+    drv.execute_script("arguments[0].scrollIntoView({block: 'start'});", jobs_head)
+    time.sleep(1)
     shot(drv, "generate")
+    drv.execute_script("window.scrollTo(0, 0);")
 
     # the result opens in the 3D viewer, whose WebGL canvas draws the glass
     click_button(drv, "View in 3D")
@@ -207,9 +211,18 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     atoms = read_structure(files[0])
     assert len(atoms) == 72 and int(atoms.info["seed"]) == 0 and atoms.info["schedule"] == "draft"
 
+    # Compare with MD runs a real comparison against the reference glasses in the background
+    drv.get(f"{url}/compare")
+    wait_text(drv, "Compare with MD", 60)
+    settle(drv)
+    click_button(drv, "Compare")
+    wait_text(drv, "vs 6 MD glasses", 400)
+    settle(drv, 3)
+    shot(drv, "compare")
+
     # every other page loads without an exception; screenshot each
     for name, path in PAGES.items():
-        if name in ("generate", "structure"):
+        if name in ("generate", "structure", "compare"):
             continue
         drv.get(f"{url}/{path}")
         WebDriverWait(drv, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "h1"))
