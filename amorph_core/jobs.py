@@ -148,9 +148,17 @@ def _compare_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
     ref = _references_for(params)
     if cancel.is_set():
         return {"paths": []}
-    res = compare_sets(gen, ref, params.get("system"), rings=params.get("rings", True),
-                       entropy=params.get("entropy", True),
-                       progress=lambda msg: progress({"kind": "message", "message": str(msg)}))
+    import inspect
+
+    kw = {"cancel": cancel} if "cancel" in inspect.signature(compare_sets).parameters else {}
+    try:
+        res = compare_sets(gen, ref, params.get("system"), rings=params.get("rings", True),
+                           entropy=params.get("entropy", True),
+                           progress=lambda msg: progress({"kind": "message", "message": str(msg)}), **kw)
+    except AmorphError:
+        if cancel.is_set():
+            return {"paths": []}
+        raise
     res["reference_rates_k_ps"] = sorted({a.info.get("cooling_rate_k_ps") for a in ref
                                           if a.info.get("cooling_rate_k_ps") is not None})
     res["paths"] = list(params["paths"])
@@ -264,14 +272,13 @@ class JobManager:
 
     def _save(self, job_id: str, force: bool = True) -> None:
         now = time.monotonic()
-        with self._lock:
+        with self._lock:  # written under the lock: whoever sees a state in memory finds it on disk too
             if not force and now - self._last_save.get(job_id, 0.0) < SAVE_INTERVAL_S:
                 return
             self._last_save[job_id] = now
-            data = json.loads(json.dumps(self._jobs[job_id], default=str))
-        d = self._job_dir(job_id)
-        if d.exists():
-            atomic_write_json(d / STATUS_FILE, data)
+            d = self._job_dir(job_id)
+            if d.exists():
+                atomic_write_json(d / STATUS_FILE, self._jobs[job_id])
 
     def _load_existing(self) -> None:
         for status in sorted(self.jobs_dir.glob(f"*/{STATUS_FILE}")):
@@ -333,9 +340,9 @@ class JobManager:
             if ev is not None:
                 ev.set()
             if job["state"] == QUEUED:
-                job["state"] = CANCELLED
                 job["finished"] = time.time()
-        self._save(job_id)
+                job["state"] = CANCELLED
+            self._save(job_id)
         return True
 
     def delete(self, job_id: str) -> None:
@@ -378,22 +385,23 @@ class JobManager:
                             job["results"].append({"index": len(job["results"]), "seed": None, "path": str(p)})
                     if summary is not None:
                         job["summary"] = summary
-                    job["state"] = CANCELLED if cancel.is_set() else DONE
-                    if job["state"] == DONE:
-                        job["fraction"] = 1.0
+                    job["fraction"] = 1.0 if not cancel.is_set() else job["fraction"]
                     job["eta_s"] = None
+                    job["finished"] = time.time()
+                    job["state"] = CANCELLED if cancel.is_set() else DONE
+                    self._save(job_id)
             except AmorphError as exc:
                 with self._lock:
-                    job["state"], job["error"] = FAILED, str(exc)
+                    job["error"], job["finished"] = str(exc), time.time()
+                    job["state"] = CANCELLED if cancel.is_set() else FAILED
+                    self._save(job_id)
             except Exception as exc:  # keep the worker alive; record what happened
                 with self._lock:
-                    job["state"] = FAILED
                     job["error"] = f"internal error: {type(exc).__name__}: {exc}"
                     job["traceback"] = traceback.format_exc()
-            finally:
-                with self._lock:
                     job["finished"] = time.time()
-                self._save(job_id)
+                    job["state"] = FAILED
+                    self._save(job_id)
 
     @staticmethod
     def _split_return(ret):

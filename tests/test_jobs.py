@@ -219,3 +219,17 @@ def test_md_job_reports_unusable_structure(tmp_path):
     j = m.wait(m.submit("moduli", {"paths": paths, "engine": "auto"}), 120)
     assert j["state"] == "failed" and "box too small" in j["error"] and "traceback" not in j
     m.shutdown()
+
+
+def test_cancel_a_running_comparison(tmp_path):
+    m = JobManager(tmp_path / "jobs")
+    paths = _write_randoms(tmp_path, n=2)
+    jid = m.submit("compare", {"paths": paths, "system": "sio2", "reference_rate_k_ps": 1.0, "rings": True,
+                               "entropy": False})
+    t0 = time.monotonic()
+    while m.get(jid)["state"] == QUEUED and time.monotonic() - t0 < 30:
+        time.sleep(0.01)
+    m.cancel(jid)
+    snap = m.wait(jid, timeout=120)
+    assert snap["state"] == CANCELLED and snap["results"] == []
+    m.shutdown()
