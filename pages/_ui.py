@@ -259,6 +259,8 @@ def download_buttons(atoms, stem: str, key: str) -> None:
     from amorph_core.structures import structure_to_bytes
     from amorph_core.structures.io import EXPORT_FORMATS
 
+    atoms = atoms.copy()
+    atoms.info.update(sup.plain_info(atoms))  # numpy scalars (e.g. the seed read back from extxyz) -> Python
     cols = st.columns(len(EXPORT_FORMATS))
     for col, (fmt, (_, suffix)) in zip(cols, EXPORT_FORMATS.items()):
         try:

@@ -122,6 +122,15 @@ def test_generate_then_view_and_download(jobs_dir, model_dir):
     assert metrics["Atoms"] == "72" and metrics["Seed"] == "0" and metrics["Cooling rate"] == "1 K/ps"
     assert len(at.get("iframe")) == 1
     assert len(at.get("download_button")) == 4
+    # the parameters travel with every format (LAMMPS data / POSCAR first line, CIF comment)
+    from amorph_core.app_support import plain_info
+    from amorph_core.structures import read_structure, structure_to_bytes
+
+    path = at.session_state["view_path"] if "view_path" in at.session_state else None
+    atoms = read_structure(path or wait_job(jobs_dir)[0]["results"][0]["path"])
+    atoms.info.update(plain_info(atoms))
+    head = structure_to_bytes(atoms, "lammps-data").split(b"\n")[0]
+    assert b'"seed": 0' in head and b'"cooling_rate_k_ps": 1.0' in head
     at.selectbox(key="view-color").set_value("coordination defect").run()
     no_errors(at)
     at.toggle(key="view-slab").set_value(True).run()

@@ -210,6 +210,15 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
 
     atoms = read_structure(files[0])
     assert len(atoms) == 72 and int(atoms.info["seed"]) == 0 and atoms.info["schedule"] == "draft"
+    click_button(drv, "lammps-data")
+    t0 = time.time()
+    data = []
+    while time.time() - t0 < 30 and not data:
+        data = [p for p in drv.downloads.iterdir() if p.suffix == ".data"]
+        time.sleep(0.3)
+    assert data, "no LAMMPS data download arrived"
+    head = data[0].read_text().splitlines()[0]
+    assert '"seed": 0' in head and '"schedule": "draft"' in head, head
 
     # Compare with MD runs a real comparison against the reference glasses in the background
     drv.get(f"{url}/compare")
