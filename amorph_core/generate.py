@@ -145,7 +145,10 @@ def _file_sha(path: Path) -> str:
 class Generator:
     """A loaded model ready to denoise batches of structures on one device."""
 
-    def __init__(self, system="sio2", model=None, device="auto"):
+    def __init__(self, system="sio2", model=None, device="auto", compile: bool = False,
+                 deterministic: bool = True):
+        """compile: torch.compile the model (CUDA; falls back to eager if compilation fails).
+        deterministic: deterministic CUDA kernels (index_add), so the same seed gives the same structure."""
         import torch
 
         from amorph_core.model.checkpoint import DEFAULT_MODELS, load_model, resolve_model_dir
@@ -158,15 +161,30 @@ class Generator:
         self.model_sha = _file_sha(resolve_model_dir(name) / "model.pt")
         self.cfg = self.model.cfg
         self.torch = torch
+        self.deterministic = deterministic
+        self.forward = self.model
+        if compile and self.device.startswith("cuda"):
+            try:
+                self.forward = torch.compile(self.model, dynamic=True)
+            except Exception as exc:  # compilation unavailable: stay eager
+                warnings.warn(f"torch.compile unavailable ({exc}); running eager", AmorphWarning, stacklevel=2)
 
     def predictor(self):
         from amorph_core.model.graph import periodic_graph
 
-        model, cutoff = self.model, self.cfg.cutoff
+        cutoff = self.cfg.cutoff
 
         def predict(state):
             src, dst, vec = periodic_graph(state.positions, state.cells, state.ptr, cutoff)
-            return model(state.species, src, dst, vec, state.batch, state.cond)
+            try:
+                return self.forward(state.species, src, dst, vec, state.batch, state.cond)
+            except Exception as exc:
+                if self.forward is self.model:
+                    raise
+                warnings.warn(f"compiled model failed ({type(exc).__name__}); falling back to eager",
+                              AmorphWarning, stacklevel=2)
+                self.forward = self.model
+                return self.model(state.species, src, dst, vec, state.batch, state.cond)
 
         return predict
 
@@ -263,6 +281,9 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
                 progress({"kind": "progress", "index": i, "seed": seeds[k], "step": step, "n_steps": n_steps,
                           "entropy_nats": ent[k], "elapsed_s": elapsed})
 
+        import torch
+        prev_det = torch.are_deterministic_algorithms_enabled()
+        torch.use_deterministic_algorithms(gen.deterministic, warn_only=True)
         try:
             state = run_sampler(state, predict, sigmas, gen.generators(seeds), callback=callback, every=every,
                                 cancel=cancel)
@@ -272,6 +293,8 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
         except FloatingPointError as exc:
             raise AmorphError(f"the model produced non-finite positions ({exc}); {len(paths)} finished "
                               f"structure(s) kept in {out_dir}") from None
+        finally:
+            torch.use_deterministic_algorithms(prev_det)
         elapsed = time.perf_counter() - t0
         pos = state.positions.detach().cpu().numpy()
         for k, i in enumerate(batch):

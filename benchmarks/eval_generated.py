@@ -1,0 +1,32 @@
+"""Judge generated glasses against the reference glasses of the nearest cooling rate (no MD refinement).
+
+python benchmarks/eval_generated.py 'DIR/*.extxyz' RATE OUT.json [--no-rings]
+Prints the issue's quality table: Si not 4-fold, O not 2-fold, shortest Si-O, per-pair PDF R-factor,
+QUESTS entropy and overlaps Gen|Sim vs Sim|Sim.
+"""
+import glob
+import json
+import sys
+
+from amorph_core.analysis import compare_sets
+from amorph_core.structures import read_structure, reference_glasses
+
+pattern, rate, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+rings = "--no-rings" not in sys.argv
+gen = [read_structure(f) for f in sorted(glob.glob(pattern))]
+ref = reference_glasses("sio2", rate, nearest=True)
+res = compare_sets(gen, ref, rings=rings)
+s = res["summary"]
+keys = ["Si_not_4fold_pct", "O_not_2fold_pct", "shortest_SiO_min_a", "pdf_rfactor_Si-O_mean",
+        "pdf_rfactor_O-O_mean", "pdf_rfactor_Si-Si_mean", "entropy_nats_mean", "angle_SiOSi_mean_deg",
+        "density_g_cm3"]
+print(f"{len(gen)} generated vs {len(ref)} reference glasses at {rate:g} K/ps")
+print(f"{'metric':28s} {'generated':>10s} {'reference':>10s}")
+for k in keys:
+    g, r = s.get("gen_" + k), s.get("ref_" + k)
+    print(f"{k:28s} {g if g is None else round(g, 4):>10} {r if r is None else round(r, 4):>10}")
+print(f"overlap Gen|Sim {s['overlap_gen_sim_mean']:.3f}  Sim|Sim {s['overlap_sim_sim_mean']:.3f}  "
+      f"Gen|Gen {s['overlap_gen_gen_mean']:.3f}")
+with open(out, "w") as fh:
+    json.dump({"summary": s, "n_generated": len(gen), "rate_k_ps": rate,
+               "files": sorted(glob.glob(pattern))}, fh, indent=1)
