@@ -293,3 +293,24 @@ def test_cooling_rates_trends_against_references(jobs_dir, model_dir):
     no_errors(at)
     charts = at.get("plotly_chart")
     assert len(charts) >= 4  # density, entropy, angle, defects vs rate
+
+
+def test_page_switch_does_not_stop_a_running_job(jobs_dir, model_dir):
+    from amorph_core.jobs import get_manager
+
+    at = app(jobs_dir)
+    at.number_input(key="gen-natoms").set_value(72)
+    at.selectbox(key="gen-schedule").set_value("quick")
+    at.selectbox(key="gen-device").set_value("cpu")
+    at.number_input(key="gen-nsamples").set_value(2)
+    at.text_input(key="gen-model").set_value(model_dir)
+    at.button(key="gen-run").click().run()
+    jid = at.session_state["my_jobs"][-1]
+    for page in ("about", "structure", "generate"):
+        at.switch_page(f"pages/{page}.py").run()
+        no_errors(at)
+    assert get_manager(jobs_dir).get(jid)["state"] in ("queued", "running", "done")
+    snap = get_manager(jobs_dir).wait(jid, timeout=240)
+    assert snap["state"] == "done" and len(snap["results"]) == 2
+    at.run()
+    assert any("done: 2 structure" in s.value for s in at.success)

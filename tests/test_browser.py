@@ -99,6 +99,7 @@ def browser(tmp_path_factory):
     opts.binary_location = CHROMIUM
     for f in FLAGS:
         opts.add_argument(f)
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
                                            "download.prompt_for_download": False})
     drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
@@ -240,3 +241,14 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
         assert "Traceback" not in body and not drv.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]'), \
             f"page {name} shows an exception"
         shot(drv, name)
+
+    # nothing was fetched from outside this server (no CDN, no web fonts)
+    import json as _json
+    hosts = set()
+    for entry in drv.get_log("performance"):
+        msg = _json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.requestWillBeSent":
+            u = msg["params"]["request"]["url"]
+            if u.startswith(("http://", "https://", "ws://", "wss://")):
+                hosts.add(u.split("/")[2])
+    assert hosts and hosts <= {url.split("/")[2]}, f"requests left the server: {sorted(hosts)}"
