@@ -218,7 +218,7 @@ class LammpsSimulation:
                "pe_ev": g("pe"), "ke_ev": g("ke"), "volume_a3": g("vol"),
                "cell_a": [float(cell[0, 0]), float(cell[1, 1]), float(cell[2, 2])]}
         if stress:
-            p = [g(f"c_ptot[{i}]") for i in range(1, 7)]
+            p = list(self.lmp.numpy.extract_compute("ptot", 0, 1))  # xx yy zz xy xz yz, bar (incl. kinetic)
             out["stress_gpa"] = list(-np.array([p[0], p[1], p[2], p[5], p[4], p[3]]) * BAR_TO_GPA)
         return out
 

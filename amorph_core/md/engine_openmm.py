@@ -178,7 +178,7 @@ class OpenMMEngine:
             return {"Threads": "2"} if False else {}
         return {}
 
-    def make_context(self, atoms, integrator=None, barostat=None, precision=None):
+    def make_context(self, atoms, integrator=None, barostat=None, precision=None, triclinic=False):
         """A fresh OpenMM Context for atoms (positions in the reduced cell); returns (context, rotation)."""
         mm = self._mm
         check_atoms(atoms, self.pot)
@@ -190,7 +190,13 @@ class OpenMMEngine:
             system.addForce(f)
         if barostat is not None:
             system.addForce(barostat)
-        system.setDefaultPeriodicBoxVectors(*[mm.Vec3(*(row * 0.1)) for row in cell])
+        # a (tiny) tilt in the default box makes OpenMM use its triclinic code path, so that sheared cells can be
+        # set later (finite-difference stress, moduli); CUDA refuses a rectangular -> triclinic change otherwise
+        dflt = cell * 0.1
+        if triclinic and abs(dflt[1, 0]) < 1e-9:
+            dflt = dflt.copy()
+            dflt[1, 0] = 1e-6
+        system.setDefaultPeriodicBoxVectors(*[mm.Vec3(*row) for row in dflt])
         integ = integrator or mm.VerletIntegrator(0.001)
         plat = mm.Platform.getPlatformByName(self.platform_name)
         ctx = mm.Context(system, integ, plat, self._properties(precision))
@@ -201,7 +207,7 @@ class OpenMMEngine:
     def _static_ctx(self, atoms, precision=None):
         key = (len(atoms), tuple(atoms.get_chemical_symbols()), precision or self.precision)
         if self._key != key:
-            self._ctx, _ = self.make_context(atoms, precision=precision)
+            self._ctx, _ = self.make_context(atoms, precision=precision, triclinic=True)
             self._key = key
         check_atoms(atoms, self.pot)
         cell, R = _upper_cell(atoms)
@@ -379,7 +385,7 @@ class OpenMMSimulation:
             masses = np.array([self.ctx.getSystem().getParticleMass(i)._value for i in range(n)])
             # energy derivative on a scratch context in double precision where available
             if not hasattr(self, "_sctx"):
-                self._sctx, _ = self.engine.make_context(self.atoms(), precision="double")
+                self._sctx, _ = self.engine.make_context(self.atoms(), precision="double", triclinic=True)
             sv = _fd_stress(lambda p, c: self.engine._energy_at(self._sctx, p, c), pos, cell * 0.1, self.engine.fd_step())
             # kinetic part: -(1/V) sum m v v, amu nm^2/ps^2 = 1 kJ/mol -> eV
             kin = np.einsum("i,ij,ik->jk", masses, vel, vel) / EV / vol

@@ -246,6 +246,15 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
                              dt_fs=proto.dt_fs)
     run_stages(sim, proto.stages(), out, progress, cancel, report_every, start=begin, meta=meta)
     glass = sim.atoms()
+    d_end = dens(glass)
+    d_ref = sysd.default_density_g_cm3
+    if d_end < 0.8 * d_ref:
+        import warnings
+        from amorph_core.errors import AmorphWarning
+        glass.info["cavitated"] = True
+        warnings.warn(f"melt-quench seed {seed}: final density {d_end:.3f} g/cm3 is far below {d_ref} g/cm3: the "
+                      "liquid cavitated (a void formed, typically during the zero-pressure melt); discard this "
+                      "glass or run another seed", AmorphWarning)
     glass.info.update({"cooling_rate_k_ps": r, "seed": int(seed), "engine": f"{eng.name}-{eng.platform_name}",
                        "potential": pot.name, "protocol": json.dumps(asdict(proto)),
                        "density_g_cm3": round(dens(glass), 5), "system": sysd.name})
