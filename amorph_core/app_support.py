@@ -253,7 +253,9 @@ def describe_params(p: dict) -> str:
     if seeds:
         parts.append(f"seeds {seeds[0]}..{seeds[-1]}" if len(seeds) > 1 else f"seed {seeds[0]}")
     if p.get("schedule"):
-        parts.append(p["schedule"])
+        parts.append(str(p["schedule"]))
+    if p.get("refined"):
+        parts.append("MD-refined")
     return ", ".join(parts)
 
 

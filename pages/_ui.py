@@ -147,7 +147,18 @@ def job_panel(kind: str | None = "generate", key: str = "jobs") -> None:
 
 # --------------------------------------------------------------------------- structures
 def result_rows(kind: str | None = "generate") -> list:
-    return manager().list_results(kind=kind)
+    """Result structures on disk (newest first); MD-refined structures carry their source's parameters."""
+    m = manager()
+    rows = m.list_results(kind=kind)
+    if kind == "generate":
+        by_path = {r["path"]: r for r in rows}
+        for r in m.list_results(kind="refine"):
+            src = by_path.get(r["params"].get("path"))
+            params = dict(src["params"] if src else {}, refined=f"{r['params'].get('nvt_ps')} ps NVT + "
+                                                                f"{r['params'].get('npt_ps')} ps NPT")
+            rows.append(dict(r, params=params, seed=src["seed"] if src else None))
+        rows.sort(key=lambda r: r.get("finished") or 0, reverse=True)
+    return rows
 
 
 def result_label(row: dict) -> str:

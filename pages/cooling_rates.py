@@ -88,7 +88,8 @@ if res is not None:
 # ----------------------------------------------------------------- moduli
 st.subheader("Elastic moduli vs cooling rate")
 st.caption("Static elastic constants from MD energy minimisation under ±0.1% strains (paper A.3); on a CPU this "
-           "takes minutes per small glass and much longer for the 3000-atom references.")
+           "takes minutes per small glass and much longer for the 3000-atom references. The BJP potential's 8 Å "
+           "cutoff needs boxes of at least 16 Å (about 450 atoms of a-SiO₂ or more).")
 m1, m2 = st.columns(2)
 with_refs = m2.checkbox("Include one MD reference glass per rate (slow on a CPU)", value=False, key="cr-modrefs")
 if m1.button("Compute moduli", icon="🧱", key="cr-moduli", disabled=not by_rate):

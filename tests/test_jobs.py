@@ -233,3 +233,19 @@ def test_cancel_a_running_comparison(tmp_path):
     snap = m.wait(jid, timeout=120)
     assert snap["state"] == CANCELLED and snap["results"] == []
     m.shutdown()
+
+
+def test_refine_job_writes_refined_structure(tmp_path):
+    from amorph_core.structures import reference_glasses
+
+    glass = reference_glasses("sio2", 1.0)[0]
+    src = write_structure(glass, tmp_path / "glass.extxyz")
+    m = JobManager(tmp_path / "jobs")
+    j = m.wait(m.submit("refine", {"path": str(src), "nvt_ps": 0.05, "npt_ps": 0.05, "engine": "lammps",
+                                   "report_every": 25}), 300)
+    assert j["state"] == "done", j.get("error")
+    refined = read_structure(j["results"][0]["path"])
+    assert len(refined) == 3000 and "refined" in refined.info
+    assert abs(refined.get_volume() / glass.get_volume() - 1) < 0.05
+    assert j["fraction"] == 1.0
+    m.shutdown()
