@@ -12,7 +12,7 @@ they had been melt-quenched faster or slower.
 
 **Training data.** 24 melt-quenched a-SiO₂ glasses of 3000 atoms at 0.1, 1, 10 and 100 K/ps (six samples each;
 sample 5 of every rate held out for validation) from the DM2 data set (MIT licence), and Cu₅₀Zr₅₀ glasses
-made with the Mendelev EAM potential. The reference glasses ship with the app (`assets/reference/`).
+melt-quenched here (details below). The reference glasses ship with the app (`assets/reference/`).
 
 **What it is good for.** Glasses of any size and shape in seconds to minutes instead of hours to days of MD;
 porous glasses; a feel for what the cooling rate does to structure (Si–O–Si angles, rings, defects, entropy).
@@ -28,4 +28,38 @@ glasses unless you set them. Nothing here replaces validation against experiment
 **How to cite.**
 > H. Yang and D. Schwalbe-Koda, "A generative diffusion model for amorphous materials", 2025.
 """)
+
+st.subheader("Shipped models")
+rows = []
+try:
+    from amorph_core.model.checkpoint import list_models, read_config
+
+    for name in list_models():
+        doc = read_config(name)
+        meta, cfg = doc.get("meta", {}), doc.get("config", {})
+        rows.append({"model": name, "system": cfg.get("system"), "conditional on rate": cfg.get("conditional"),
+                     "parameters": meta.get("n_parameters"), "training updates": meta.get("step"),
+                     "validation loss (Å²)": meta.get("val_loss_A2"), "trained on": meta.get("device"),
+                     "training time (min)": round(meta["wall_time_s"] / 60, 1) if meta.get("wall_time_s") else None,
+                     "train / validation glasses": f"{len(meta.get('train_structures', []))} / "
+                                                   f"{len(meta.get('val_structures', []))}"})
+except Exception as exc:  # a broken checkpoint must not break the About page
+    st.warning(f"could not read the shipped models: {exc}")
+if rows:
+    st.dataframe(rows, hide_index=True, width="stretch")
+else:
+    st.info("No trained model is shipped in this installation (assets/models/).", icon="ℹ️")
+
+st.subheader("Reference glasses")
+from amorph_core.errors import AmorphError  # noqa: E402
+from amorph_core.structures import reference_manifest  # noqa: E402
+
+for system in ("sio2", "cuzr"):
+    try:
+        man = reference_manifest(system)
+    except AmorphError:
+        continue
+    st.markdown(f"**{system}** — {len(man.get('structures', []))} glasses · licence: {man.get('license', '?')}")
+    st.caption(str(man.get("description", "")))
+
 st.caption("Everything this app computes runs on this server; no network access is needed.")

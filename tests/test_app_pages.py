@@ -314,3 +314,16 @@ def test_page_switch_does_not_stop_a_running_job(jobs_dir, model_dir):
     assert snap["state"] == "done" and len(snap["results"]) == 2
     at.run()
     assert any("done: 2 structure" in s.value for s in at.success)
+
+
+def test_about_lists_shipped_models_and_references(jobs_dir):
+    from amorph_core.model.checkpoint import list_models
+
+    at = app(jobs_dir, "about")
+    no_errors(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "**sio2** — 24 glasses" in text
+    if list_models():
+        assert set(at.dataframe[0].value["model"]) == set(list_models())
+    else:
+        assert any("No trained model" in i.value for i in at.info)
