@@ -230,9 +230,28 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     settle(drv, 3)
     shot(drv, "compare")
 
+    # Pores: a porous glass (default 192 atoms, 4 Å pore) and its NBO analysis
+    drv.get(f"{url}/pores")
+    wait_text(drv, "Porous glass", 60)
+    settle(drv)
+    if model_arg:
+        drv.find_elements(By.XPATH, '//summary[contains(., "Model")]')[-1].click()
+        time.sleep(0.5)
+        set_input(drv, "Model (shipped name or checkpoint folder; empty = default)", model_arg)
+    click_button(drv, "Generate porous glass")
+    wait_text(drv, "done: 1 structure", 400)
+    settle(drv)
+    click_button(drv, "Analyse pores")
+    wait_text(drv, "NBO per nm² of pore surface", 200)
+    settle(drv, 3)
+    metric = drv.find_element(By.XPATH, '//*[contains(text(), "NBO per nm² of pore surface")]')
+    drv.execute_script("arguments[0].scrollIntoView({block: 'start'});", metric)
+    time.sleep(1)
+    shot(drv, "pores")
+
     # every other page loads without an exception; screenshot each
     for name, path in PAGES.items():
-        if name in ("generate", "structure", "compare"):
+        if name in ("generate", "structure", "compare", "pores"):
             continue
         drv.get(f"{url}/{path}")
         WebDriverWait(drv, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "h1"))
