@@ -105,6 +105,66 @@ def random_start(system: str, n_atoms: int, density_g_cm3: float, seed: int, min
     return a
 
 
+def fire_relax(eng, atoms, fmax: float = 0.05, max_steps: int = 3000, max_move_a: float = 0.1):
+    """FIRE relaxation (Bitzek et al. 2006) at fixed cell with every atom's step capped at max_move_a (Å), through
+    eng.energy_forces. Used on random or generated starts: L-BFGS line searches there can throw an Si-O pair over
+    the BJP barrier into the r^-6 collapse (seen once on the GPU: a 100 K/ps glass full of 0.1-0.5 Å pairs).
+    Returns (atoms, info) like engine.minimize."""
+    a = atoms.copy()
+    x = a.get_positions()
+    v = np.zeros_like(x)
+    dt, dt_max, alpha, n_pos = 0.1, 1.0, 0.1, 0
+    e, f = eng.energy_forces(a)
+    fm = float(np.max(np.linalg.norm(f, axis=1)))
+    k = 0
+    for k in range(1, max_steps + 1):
+        if fm <= fmax:
+            break
+        p = float(np.sum(f * v))
+        if p > 0:
+            fn, vn = np.linalg.norm(f), np.linalg.norm(v)
+            v = (1 - alpha) * v + alpha * f * (vn / max(fn, 1e-30))
+            n_pos += 1
+            if n_pos > 5:
+                dt, alpha = min(dt * 1.1, dt_max), alpha * 0.99
+        else:
+            v[:] = 0.0
+            dt, alpha, n_pos = dt * 0.5, 0.1, 0
+        v = v + dt * f
+        dx = dt * v
+        step = np.linalg.norm(dx, axis=1)
+        big = step > max_move_a
+        dx[big] *= (max_move_a / step[big])[:, None]
+        x = x + dx
+        a.set_positions(x)
+        e, f = eng.energy_forces(a)
+        fm = float(np.max(np.linalg.norm(f, axis=1)))
+    a.wrap()
+    return a, {"energy_ev": float(e), "fmax_ev_a": fm, "rounds": k}
+
+
+def check_no_collapse(atoms, min_a: float = 0.9) -> float:
+    """Shortest interatomic distance (Å); AmorphError if below min_a (a collapsed or overlapping structure)."""
+    from vesin import NeighborList
+    d = NeighborList(cutoff=max(min_a * 2, 2.0), full_list=False).compute(
+        points=atoms.get_positions(), box=np.asarray(atoms.get_cell()), periodic=True, quantities="d")
+    d = np.asarray(d[0] if isinstance(d, (tuple, list)) else d)
+    dmin = float(d.min()) if len(d) else float("inf")
+    if dmin < min_a:
+        raise AmorphError(f"structure has atoms {dmin:.2f} Å apart (< {min_a} Å): overlapping or collapsed; "
+                          "MD on it would be meaningless")
+    return dmin
+
+
+def _relax_start(eng, atoms, fmax=0.05):
+    if eng.name == "openmm":
+        out = fire_relax(eng, atoms, fmax=fmax)
+    else:
+        out = eng.minimize(atoms, fmax=fmax, max_iter=5000)
+    check_no_collapse(out[0])
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ protocols
 @dataclass(frozen=True)
 class MeltQuench:
@@ -241,11 +301,12 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
     else:
         if out and (out / "log.jsonl").exists():
             (out / "log.jsonl").unlink()
-        relaxed, info = eng.minimize(start, fmax=0.05, max_iter=5000, precision="mixed")
+        relaxed, info = _relax_start(eng, start)
         sim = eng.simulation(relaxed, seed=seed, temperature_k=proto.t_low if proto.nvt_low_ps else proto.t_melt,
                              dt_fs=proto.dt_fs)
     run_stages(sim, proto.stages(), out, progress, cancel, report_every, start=begin, meta=meta)
     glass = sim.atoms()
+    check_no_collapse(glass)
     d_end = dens(glass)
     d_ref = sysd.default_density_g_cm3
     if d_end < 0.8 * d_ref:
@@ -281,7 +342,8 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
         out.mkdir(parents=True, exist_ok=True)
         if (out / "log.jsonl").exists():
             (out / "log.jsonl").unlink()
-    relaxed, _ = eng.minimize(atoms, fmax=0.05, max_iter=5000, precision="mixed")
+    check_no_collapse(atoms, 0.5)
+    relaxed, _ = _relax_start(eng, atoms)
     sim = eng.simulation(relaxed, seed=seed, temperature_k=temperature_k, dt_fs=dt_fs)
     n = lambda ps: int(round(ps * 1000 / dt_fs))  # noqa: E731
     stages = [s for s in [("nvt", n(nvt_ps), temperature_k, temperature_k, False),
