@@ -73,7 +73,9 @@ def test_page_renders(jobs_dir, page):
     assert at.title, f"{page} has no title"
 
 
-def test_generate_form_defaults_and_extrapolation_flag(jobs_dir):
+def test_generate_form_defaults_and_extrapolation_flag(jobs_dir, model_dir):
+    from amorph_core.jobs import get_manager
+
     at = app(jobs_dir)
     no_errors(at)
     assert at.number_input(key="gen-natoms").value <= 648
@@ -84,7 +86,18 @@ def test_generate_form_defaults_and_extrapolation_flag(jobs_dir):
     at.toggle(key="gen-dauto").set_value(False).run()
     assert at.number_input(key="gen-density").value == pytest.approx(2.2, abs=0.15)
     # an impossible request is a clear message from the job, not a traceback
-    at.number_input(key="gen-natoms").set_value(3).run()
+    at.select_slider(key="gen-rate").set_value(1.0)
+    at.toggle(key="gen-dauto").set_value(True)
+    at.number_input(key="gen-natoms").set_value(3)
+    at.selectbox(key="gen-device").set_value("cpu")
+    at.text_input(key="gen-model").set_value(model_dir).run()
+    at.button(key="gen-run").click().run()
+    jobs = wait_job(jobs_dir)
+    assert jobs[0]["state"] == "failed" and "too small" in jobs[0]["error"]
+    at.run()
+    no_errors(at)
+    assert any("too small" in e.value for e in at.error)
+    get_manager(jobs_dir).delete(jobs[0]["id"])
 
 
 def wait_job(mgr_dir, timeout=240):
