@@ -62,11 +62,37 @@ def atomic_write_json(path: Path, data) -> None:
 
 @dataclass(frozen=True)
 class JobKind:
-    """A kind of job: the runner callable and the lane whose single worker runs it."""
+    """A kind of job: the runner callable, the lane whose single worker runs it, and whether it runs in a
+    child process (isolate: a crash in native code then fails the job instead of killing the server;
+    the runner must be a module-level function)."""
 
     name: str
     runner: Callable
     lane: str = "gpu"
+    isolate: bool = False
+
+
+def _child_main(module: str, name: str, params: dict, out_dir: str, q, cancel) -> None:
+    """Entry point of an isolated job's child process: run the runner, send events and the outcome on q."""
+    import importlib
+
+    try:
+        runner = getattr(importlib.import_module(module), name)
+        ret = runner(params, Path(out_dir), lambda ev: q.put(("event", ev)), cancel)
+        q.put(("result", json.loads(json.dumps(ret, default=str))))
+    except AmorphError as exc:
+        q.put(("amorph_error", str(exc), ""))
+    except BaseException as exc:  # reported to the parent, which records it
+        q.put(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+
+
+def _signal_name(code: int) -> str:
+    import signal
+
+    try:
+        return f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    except ValueError:
+        return f"exit code {code}"
 
 
 def _generate_runner(params: dict, out_dir: Path, progress, cancel) -> list:
@@ -222,11 +248,13 @@ def _moduli_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
 
 
 DEFAULT_KINDS = {
-    "refine": JobKind("refine", _refine_runner, "gpu"),
-    "moduli": JobKind("moduli", _moduli_runner, "gpu"),
+    # analysis and MD run in child processes: LAMMPS and pyvoro both carry voro++ and crash when loaded
+    # into one process (segfault), and a native crash must fail a job, not the server
+    "refine": JobKind("refine", _refine_runner, "gpu", isolate=True),
+    "moduli": JobKind("moduli", _moduli_runner, "gpu", isolate=True),
     "generate": JobKind("generate", _generate_runner, "gpu"),
-    "analyze": JobKind("analyze", _analyze_runner, "cpu"),
-    "compare": JobKind("compare", _compare_runner, "cpu"),
+    "analyze": JobKind("analyze", _analyze_runner, "cpu", isolate=True),
+    "compare": JobKind("compare", _compare_runner, "cpu", isolate=True),
 }
 
 
@@ -261,10 +289,10 @@ class JobManager:
         self._load_existing()
 
     # ----------------------------------------------------------------- registry
-    def register(self, name: str, runner: Callable, lane: str = "gpu") -> None:
+    def register(self, name: str, runner: Callable, lane: str = "gpu", isolate: bool = False) -> None:
         """Add or replace a job kind."""
         with self._lock:
-            self.kinds[name] = JobKind(name, runner, lane)
+            self.kinds[name] = JobKind(name, runner, lane, isolate)
 
     # ----------------------------------------------------------------- persistence
     def _job_dir(self, job_id: str) -> Path:
@@ -371,7 +399,8 @@ class JobManager:
                 job["state"] = RUNNING
                 job["started"] = time.time()
                 cancel = self._cancel[job_id]
-                runner = self.kinds[job["kind"]].runner
+                kind = self.kinds[job["kind"]]
+                runner = self._run_isolated(kind, job_id) if kind.isolate else kind.runner
                 params = json.loads(json.dumps(job["params"]))
             self._save(job_id)
             out_dir = self._job_dir(job_id)
@@ -402,6 +431,49 @@ class JobManager:
                     job["finished"] = time.time()
                     job["state"] = FAILED
                     self._save(job_id)
+
+    def _run_isolated(self, kind: JobKind, job_id: str) -> Callable:
+        """A runner that runs kind.runner in a spawned child process, relaying events and cancel."""
+        import multiprocessing as mp
+
+        def run(params, out_dir, progress, cancel):
+            ctx = mp.get_context("spawn")
+            q, child_cancel = ctx.Queue(), ctx.Event()
+            proc = ctx.Process(target=_child_main, daemon=True, name=f"amorph-job-{job_id}",
+                               args=(kind.runner.__module__, kind.runner.__name__, params, str(out_dir), q,
+                                     child_cancel))
+            proc.start()
+            outcome = None
+            while True:
+                if cancel.is_set():
+                    child_cancel.set()
+                try:
+                    msg = q.get(timeout=0.2)
+                except queue.Empty:
+                    if not proc.is_alive():
+                        try:
+                            msg = q.get(timeout=1.0)  # anything sent just before exiting
+                        except queue.Empty:
+                            break
+                    else:
+                        continue
+                if msg[0] == "event":
+                    progress(msg[1])
+                else:
+                    outcome = msg
+                    break
+            proc.join(30)
+            if outcome is None:
+                raise AmorphError(f"the {kind.name} process died ({_signal_name(proc.exitcode or 0)}) without a "
+                                  f"result: the structure may be unphysical (e.g. overlapping atoms) or a native "
+                                  f"library crashed; results written so far are kept")
+            if outcome[0] == "result":
+                return outcome[1]
+            if outcome[0] == "amorph_error":
+                raise AmorphError(outcome[1])
+            raise RuntimeError(f"{outcome[1]}\n--- in the job process ---\n{outcome[2]}")
+
+        return run
 
     @staticmethod
     def _split_return(ret):

@@ -249,3 +249,43 @@ def test_refine_job_writes_refined_structure(tmp_path):
     assert abs(refined.get_volume() / glass.get_volume() - 1) < 0.05
     assert j["fraction"] == 1.0
     m.shutdown()
+
+
+def crashing_runner(params, out_dir, progress, cancel):
+    """Dies in native code, as a buggy extension would."""
+    progress({"kind": "progress", "index": 0, "step": 1, "n_steps": 2, "entropy_nats": None})
+    import ctypes
+
+    ctypes.string_at(0)
+
+
+def test_isolated_job_crash_fails_the_job_not_the_process(tmp_path):
+    m = JobManager(tmp_path / "jobs")
+    m.register("crash", crashing_runner, lane="cpu", isolate=True)
+    j = m.wait(m.submit("crash", {}), 120)
+    assert j["state"] == "failed" and "died (signal SIGSEGV)" in j["error"]
+    ok = m.wait(m.submit("analyze", {"paths": _write_randoms(tmp_path, n=1), "system": "sio2", "rings": False,
+                                      "entropy": False}), 120)
+    assert ok["state"] == "done", ok.get("error")
+    m.shutdown()
+
+
+def test_voronoi_job_survives_lammps_in_the_server_process(tmp_path):
+    """LAMMPS and pyvoro both carry voro++: in one process, pyvoro segfaults once a LAMMPS instance exists.
+    Analysis jobs run in child processes, so a server that has run MD can still analyse CuZr."""
+    from amorph_core.md.engine_lammps import _lammps, lammps_available
+    from amorph_core.structures import reference_glasses
+
+    if not lammps_available():
+        pytest.skip("LAMMPS not installed")
+    lmp = _lammps()(cmdargs=["-log", "none", "-screen", "none"])
+    glass = reference_glasses("cuzr")[0]
+    path = str(write_structure(glass, tmp_path / "cuzr.extxyz"))
+    m = JobManager(tmp_path / "jobs")
+    j = m.wait(m.submit("analyze", {"paths": [path], "system": "cuzr", "rings": False, "entropy": False,
+                                    "voronoi": True}), 300)
+    assert j["state"] == "done", j.get("error")
+    res = json.loads(Path(j["results"][0]["path"]).read_text())
+    assert res["generated"][0]["voronoi"]["top_indices"][0]["index"] == "<0,0,12,0>"
+    lmp.close()
+    m.shutdown()
