@@ -64,14 +64,14 @@ def test_batched_equals_one_by_one(tmp_path, gen):
 def test_model_moves_atoms_towards_silica(tmp_path, gen):
     """A real model, not a stub: 100 denoising steps turn a random box into mostly 4-fold Si."""
     from vesin import NeighborList
-    p = generate_structures(small(seeds=(0,), schedule="draft", n_atoms=648), tmp_path, generator=gen)
+    p = generate_structures(small(seeds=(0,), schedule="draft"), tmp_path, generator=gen)
     a = read(p[0])
     i, j = NeighborList(cutoff=2.0, full_list=True).compute(points=a.positions, box=a.cell.array, periodic=True,
                                                             quantities="ij")
     sym = np.array(a.get_chemical_symbols())
     m = sym[i] != sym[j]
     cn = np.bincount(i[m], minlength=len(a))[sym == "Si"]
-    assert np.mean(cn == 4) > 0.6   # a uniform random start has ~2% 4-fold Si
+    assert np.mean(cn == 4) > 0.6   # a uniform random start has ~4% 4-fold Si (Poisson, mean 1.4 O)
 
 
 def test_cancel_keeps_finished(tmp_path, gen):

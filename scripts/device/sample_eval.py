@@ -1,8 +1,11 @@
 """Generate glasses with a checkpoint on the device and time it.
 
 python3 scripts/device/sample_eval.py MODEL_DIR OUT_DIR RATE N_ATOMS SEEDS SCHEDULE [MAX_ATOMS_PER_BATCH]
+RATE 'none' for unconditional systems; the system is read from the checkpoint.
 """
+import json
 import sys
+from pathlib import Path
 import time
 
 import torch
@@ -11,8 +14,9 @@ from amorph_core.generate import GenerationRequest, Generator, generate_structur
 
 model, out, rate, n, seeds, sched = sys.argv[1:7]
 max_atoms = int(sys.argv[7]) if len(sys.argv) > 7 else None
-gen = Generator("sio2", model, "cuda")
-req = GenerationRequest(system="sio2", cooling_rate_k_ps=float(rate), n_atoms=int(n), seeds=parse_seeds(seeds),
+system = json.loads((Path(model) / "config.json").read_text())["config"]["system"]
+gen = Generator(system, model, "cuda")
+req = GenerationRequest(system=system, cooling_rate_k_ps=None if rate == "none" else float(rate), n_atoms=int(n), seeds=parse_seeds(seeds),
                         schedule=sched, device="cuda", model=model, max_atoms_per_batch=max_atoms)
 torch.cuda.synchronize()
 t = time.perf_counter()
