@@ -147,8 +147,9 @@ class Generator:
 
     def __init__(self, system="sio2", model=None, device="auto", compile: bool = False,
                  deterministic: bool = True):
-        """compile: torch.compile the model (CUDA; falls back to eager if compilation fails).
-        deterministic: deterministic CUDA kernels (index_add), so the same seed gives the same structure."""
+        """compile: torch.compile the model (CUDA; falls back to eager if compilation fails; measured no
+        faster on an H200, see BENCHMARKS.md). deterministic: deterministic CUDA kernels (index_add) so the
+        same seed gives the same structure (neighbour lists are put in a fixed order in any case)."""
         import torch
 
         from amorph_core.model.checkpoint import DEFAULT_MODELS, load_model, resolve_model_dir
@@ -181,7 +182,7 @@ class Generator:
             except Exception as exc:
                 if self.forward is self.model:
                     raise
-                warnings.warn(f"compiled model failed ({type(exc).__name__}); falling back to eager",
+                warnings.warn(f"compiled model failed ({type(exc).__name__}: {exc}); falling back to eager",
                               AmorphWarning, stacklevel=2)
                 self.forward = self.model
                 return self.model(state.species, src, dst, vec, state.batch, state.cond)

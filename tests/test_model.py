@@ -98,3 +98,4 @@ def test_checkpoint_of_other_system_is_refused(tmp_path, model):
     save_checkpoint(tmp_path / "m", model)
     with pytest.raises(AmorphError, match="trained for system"):
         load_model(tmp_path / "m", system="cuzr")
+

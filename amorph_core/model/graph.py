@@ -8,8 +8,9 @@ def periodic_graph(positions: torch.Tensor, cells: torch.Tensor, ptr: list, cuto
     """Full neighbour list within cutoff (Å) for each structure of a batch.
 
     positions (N, 3) Å; cells (B, 3, 3) Å, rows are lattice vectors; ptr: B+1 atom offsets (python ints).
-    Returns (src, dst, vec): edge j->i with vec = r_j + shift - r_i (Å), sorted by dst within each
-    structure (deterministic order).
+    Returns (src, dst, vec): edge j->i with vec = r_j + shift - r_i (Å), in lexicographic order of
+    (dst, src, shift) within each structure. vesin's GPU list comes in a varying order; a fixed order makes
+    the floating-point sums, hence the sampled structure, reproducible.
     """
     from vesin_torch import NeighborList
 
@@ -20,6 +21,10 @@ def periodic_graph(positions: torch.Tensor, cells: torch.Tensor, ptr: list, cuto
         pts = positions[a:z]
         cell = cells[b]
         i, j, s = nl.compute(points=pts.detach(), box=cell.detach(), periodic=True, quantities="ijS")
+        order = torch.arange(len(i), device=i.device)
+        for key in (s[:, 2], s[:, 1], s[:, 0], j, i):  # least significant first; stable sorts
+            order = order[torch.argsort(key[order], stable=True)]
+        i, j, s = i[order], j[order], s[order]
         vec = pts[j] - pts[i] + s.to(pts.dtype) @ cell
         srcs.append(j + a)
         dsts.append(i + a)
