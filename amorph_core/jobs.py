@@ -439,7 +439,12 @@ class JobManager:
         def run(params, out_dir, progress, cancel):
             ctx = mp.get_context("spawn")
             q, child_cancel = ctx.Queue(), ctx.Event()
-            proc = ctx.Process(target=_child_main, daemon=True, name=f"amorph-job-{job_id}",
+            import importlib
+
+            # the module's current function: Streamlit may have re-imported this module since the manager was
+            # made, and pickle (spawn) refuses a function that is not the one the module now holds
+            target = importlib.import_module(__name__)._child_main
+            proc = ctx.Process(target=target, daemon=True, name=f"amorph-job-{job_id}",
                                args=(kind.runner.__module__, kind.runner.__name__, params, str(out_dir), q,
                                      child_cancel))
             proc.start()

