@@ -144,9 +144,18 @@ def _analyze_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
         progress({"kind": "progress", "index": 0, "step": k, "n_steps": len(items), "entropy_nats": None})
         if atoms is None:
             atoms = _load_set([p])[0]
-        res = analyze_structure(atoms, params.get("system"), rings=params.get("rings", False),
-                                entropy=params.get("entropy", True), voronoi=params.get("voronoi"),
-                                per_atom=params.get("per_atom", False), name=str(p or atoms.info.get("sample", k)))
+        kw = dict(rings=params.get("rings", False), entropy=params.get("entropy", True),
+                  per_atom=params.get("per_atom", False), name=str(p or atoms.info.get("sample", k)))
+        try:
+            res = analyze_structure(atoms, params.get("system"), voronoi=params.get("voronoi"), **kw)
+        except Exception as exc:  # pyvoro's VoronoiPlusPlusError derives from Exception only
+            # voro++ refuses unphysical inputs (an atom inside a bigger neighbour's radical cell): keep the
+            # other analyses and say why the Voronoi part is missing
+            if "Voronoi" not in f"{type(exc).__name__}{exc}":
+                raise
+            res = analyze_structure(atoms, params.get("system"), voronoi=False, **kw)
+            res["voronoi_error"] = (f"Voronoi tessellation failed ({exc}); usually atoms far closer than a bond "
+                                    f"length, i.e. an unphysical structure")
         res.pop("timings_s", None)
         res["path"] = p
         if params.get("per_atom"):

@@ -1,4 +1,6 @@
 """Metallic glass: Cu50Zr50 generation; partial PDFs, atomic volumes and Voronoi indices vs MD glasses."""
+from pathlib import Path
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -53,6 +55,9 @@ _ui.job_panel("analyze", key="mg-an")
 job, res = _ui.job_result("mg-job", "analyze", "metallic")
 if res is not None and res["generated"]:
     gen, ref = res["generated"], res["reference"]
+    for r in gen + ref:
+        if r.get("voronoi_error"):
+            st.warning(f"{Path(str(r.get('path') or r.get('name'))).name}: {r['voronoi_error']}", icon="⚠️")
     st.dataframe(_plots.comparison_table(res.get("aggregate_generated"), res.get("aggregate_reference")),
                  hide_index=True, width="stretch")
     sets = {"generated": mean_pdf([r["pdf"] for r in gen])}
@@ -60,6 +65,8 @@ if res is not None and res["generated"]:
         sets["MD"] = mean_pdf([r["pdf"] for r in ref])
     st.plotly_chart(_plots.pdf_figure(sets), width="stretch", key="mg-pdf")
     hist = {"generated": sup.volume_histograms(gen), "MD": sup.volume_histograms(ref) if ref else {}}
+    if not any(hist.values()):
+        st.stop()
     fig = go.Figure()
     for label, h in hist.items():
         for el, d in h.items():

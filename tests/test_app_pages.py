@@ -272,8 +272,13 @@ def test_metallic_glass_page(jobs_dir, cuzr_model_dir):
     at.run()
     no_errors(at)
     quantities = set(at.dataframe[0].value["quantity"])
+    # the MD reference glasses always tessellate; the untrained model's structure may be too unphysical
+    # for a radical Voronoi tessellation, which the page then says instead of failing
     assert "Cu Voronoi volume (Å³)" in quantities and "Zr Voronoi volume (Å³)" in quantities
-    assert len(at.get("plotly_chart")) >= 3  # PDFs, volumes, Voronoi indices
+    assert "(n=4)" in at.dataframe[0].value["MD reference"].iloc[0]
+    failed = [w.value for w in at.warning if "Voronoi tessellation failed" in w.value]
+    assert len(at.get("plotly_chart")) >= 3  # PDFs, volumes, Voronoi indices (MD side at least)
+    assert len(failed) <= 1
 
 
 def test_cooling_rates_series_side_by_side(jobs_dir, model_dir):

@@ -307,3 +307,18 @@ def test_isolated_job_after_module_reload(tmp_path):
         sys.modules["amorph_core.jobs"] = old
     assert j["state"] == "done", j.get("error")
     m.shutdown()
+
+
+def test_unphysical_structure_keeps_other_analyses(tmp_path):
+    atoms = uniform_start("cuzr", n_atoms=200, seed=1)
+    cu = atoms.get_chemical_symbols().index("Cu")
+    zr = atoms.get_chemical_symbols().index("Zr")
+    atoms.positions[cu] = atoms.positions[zr] + [0.2, 0.0, 0.0]  # a Cu inside a Zr: no radical Voronoi cell
+    path = str(write_structure(atoms, tmp_path / "bad.extxyz"))
+    m = JobManager(tmp_path / "jobs")
+    j = m.wait(m.submit("analyze", {"paths": [path], "system": "cuzr", "rings": False, "entropy": False,
+                                    "voronoi": True}), 120)
+    assert j["state"] == "done", j.get("error")
+    res = json.loads(Path(j["results"][0]["path"]).read_text())["generated"][0]
+    assert "Voronoi tessellation failed" in res["voronoi_error"] and "Cu-Zr" in res["pdf"]["partials"]
+    m.shutdown()
