@@ -37,7 +37,7 @@ def _system(n, eng):
     if n == 3000:
         return reference_glasses("sio2", 1.0)[0]
     a = random_start("sio2", n, 2.2, seed=1)
-    a, _ = eng.minimize(a, fmax=0.5, max_iter=300, precision="mixed")
+    a, _ = eng.minimize(a, fmax=0.5, max_iter=50 if eng.name == "lammps" else 300, precision="mixed")
     return a
 
 

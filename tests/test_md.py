@@ -157,3 +157,13 @@ def test_lammps_running_stress_is_virial_plus_kinetic(glass):
     p_kin = len(glass) * 8.617333e-5 * th["T_K"] / glass.get_volume() * EV_A3_TO_GPA
     assert np.allclose(np.array(th["stress_gpa"][:3]), s_static[:3] - p_kin, atol=0.05)
     assert abs(th["stress_gpa"][0]) > 1e-3  # not silently zero
+
+
+def test_cost_table_shipped():
+    """assets/md/cost_table.json (from benchmarks/bench_md.py): cost grows as the cooling rate falls."""
+    from amorph_core.md import cost_table
+    df = cost_table()
+    assert {"device", "n_atoms", "cooling_rate_k_ps", "hours", "s_per_step"} <= set(df.columns)
+    cpu3k = df[(df.device == "cpu") & (df.n_atoms == 3000)].sort_values("cooling_rate_k_ps")
+    assert len(cpu3k) == 6 and cpu3k.hours.is_monotonic_decreasing
+    assert (df.s_per_step > 0).all()
