@@ -115,3 +115,12 @@ def test_export_roundtrip(tmp_path, fmt):
     assert sorted(b.get_chemical_symbols()) == sorted(a.get_chemical_symbols())
     assert np.allclose(b.cell.lengths(), a.cell.lengths(), atol=1e-4)
     assert b"seed" in data
+
+
+def test_export_keeps_numpy_typed_parameters():
+    a = uniform_start("sio2", n_atoms=30, density_g_cm3=2.2, seed=5)
+    a.info["seed"] = np.int64(7)
+    a.info["n_steps"] = np.int64(3000)
+    for fmt in ("lammps-data", "poscar", "cif"):
+        data = structure_to_bytes(a, fmt)
+        assert b'"seed": 7' in data and b'"n_steps": 3000' in data, fmt

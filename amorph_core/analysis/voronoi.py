@@ -17,6 +17,42 @@ RADII_A = {"Cu": 1.35, "Zr": 1.55}
 FACE_AREA_THRESHOLD = 0.01
 
 
+def _pyvoro_cells(points, limits, dispersion, radii):
+    import pyvoro
+
+    try:
+        return pyvoro.compute_voronoi(points, limits, dispersion, radii=radii, periodic=[True, True, True])
+    except Exception as exc:  # pyvoro's VoronoiPlusPlusError on unphysical structures (atoms inside others)
+        raise AmorphError(f"Voronoi tessellation failed ({type(exc).__name__}: {exc}); overlapping atoms?") from None
+
+
+def _compute_cells(points, limits, dispersion, radii):
+    """pyvoro cells; in a child Python process when LAMMPS is loaded here: liblammps exports its own voro++
+    symbols and pyvoro then segfaults in the same process (a subprocess, not multiprocessing, so user
+    scripts need no __main__ guard)."""
+    import json
+    import subprocess
+    import sys
+
+    if "lammps" not in sys.modules:
+        return _pyvoro_cells(points, limits, dispersion, radii)
+    code = ("import json, sys\n"
+            "from amorph_core.errors import AmorphError\n"
+            "from amorph_core.analysis.voronoi import _pyvoro_cells\n"
+            "d = json.load(sys.stdin)\n"
+            "try:\n    out = {'cells': _pyvoro_cells(**d)}\n"
+            "except AmorphError as exc:\n    out = {'error': str(exc)}\n"
+            "json.dump(out, sys.stdout)\n")
+    payload = json.dumps({"points": points, "limits": limits, "dispersion": dispersion, "radii": radii})
+    proc = subprocess.run([sys.executable, "-c", code], input=payload, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AmorphError(f"Voronoi tessellation failed in its helper process (exit {proc.returncode})")
+    out = json.loads(proc.stdout)
+    if "error" in out:
+        raise AmorphError(out["error"])
+    return out["cells"]
+
+
 def _faces_to_indices(cells, threshold):
     """Volumes and <n3,n4,n5,n6> from pyvoro cells, face areas by triangle fans vectorised over all faces
     (a per-face numpy loop took ~2/3 of the run time at 3,000 atoms)."""
@@ -61,7 +97,6 @@ def voronoi_analysis(atoms, radii_a: dict | None = None, face_area_threshold: fl
     use ase's covalent radii). Returns per-atom lists (if per_atom), the `top` most frequent indices with
     their fractions (overall and per species), mean volume per species and the volume sum.
     """
-    import pyvoro
     from ase.data import atomic_numbers, covalent_radii
 
     pos, cell = check_periodic(atoms)
@@ -79,9 +114,8 @@ def voronoi_analysis(atoms, radii_a: dict | None = None, face_area_threshold: fl
     frac[frac >= 1.0] = 0.0
     wrapped = frac * lengths
     spacing = (np.prod(lengths) / len(atoms)) ** (1 / 3)
-    cells = pyvoro.compute_voronoi(
-        wrapped.tolist(), [[0.0, float(L)] for L in lengths], float(2.0 * spacing),
-        radii=[float(radii_map[s]) for s in symbols], periodic=[True, True, True])
+    cells = _compute_cells(wrapped.tolist(), [[0.0, float(L)] for L in lengths], float(2.0 * spacing),
+                           [float(radii_map[s]) for s in symbols])
     if len(cells) != len(atoms):
         raise AmorphError(f"Voronoi tessellation returned {len(cells)} cells for {len(atoms)} atoms "
                           f"(overlapping atoms?)")

@@ -111,7 +111,12 @@ def read_structure(path, format: str | None = None, index=-1, type_map: dict | N
 
 
 def _metadata_comment(atoms: Atoms) -> str:
-    meta = {k: v for k, v in atoms.info.items() if isinstance(v, (str, int, float, bool))}
+    meta = {}
+    for k, v in atoms.info.items():
+        if isinstance(v, np.generic):  # ase reads extxyz numbers back as numpy scalars
+            v = v.item()
+        if isinstance(v, (str, int, float, bool)):
+            meta[k] = v
     return "amorph " + json.dumps(meta, sort_keys=True)
 
 
