@@ -148,3 +148,21 @@ def test_cli_train_tiny(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and "resumed at step 4" in out.stdout + out.stderr
     assert json.loads((tmp_path / "m" / "config.json").read_text())["meta"]["step"] == 6
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--density", "0"], "positive"),
+    (["--density", "50"], "impossible"),
+    (["--pore-radius", "40", "--box", "30,30,30"], "does not fit"),
+    (["--atoms", "0"], "positive"),
+    (["--box", "30,abc,30"], "--box"),
+])
+def test_cli_generate_bad_input(tmp_path, args, msg):
+    base = ["--cooling-rate", "1", "--steps", "2", "--device", "cpu", "--out", str(tmp_path / "o")]
+    if "--atoms" not in args and "--box" not in args:
+        base += ["--atoms", "192"]
+    out = subprocess.run([sys.executable, "-m", "amorph_core", "generate", *base, *args],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2, out.stderr
+    assert msg in out.stderr and "Traceback" not in out.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
