@@ -67,7 +67,7 @@ def task_sio2mq(args):
     import ase.io
     from amorph_core.md.protocols import MeltQuench, melt_quench
     res = {}
-    for seed in range(args.sio2_n):
+    for seed in range(args.sio2_seed0, args.sio2_seed0 + args.sio2_n):
         t = time.time()
         g = melt_quench("sio2", 3000, 100.0, seed=100 + seed, engine="openmm", out_dir=f"/tmp/sio2_{seed}",
                         report_every=5000)
@@ -140,6 +140,7 @@ def main():
     ap.add_argument("--cuzr-n", type=int, default=4)
     ap.add_argument("--cuzr-start", type=int, default=0)
     ap.add_argument("--sio2-n", type=int, default=3)
+    ap.add_argument("--sio2-seed0", type=int, default=0, help="first seed offset (seed = 100 + offset)")
     ap.add_argument("--moduli-n", type=int, default=6)
     ap.add_argument("--fmax", type=float, default=1e-4)
     ap.add_argument("--max-strain", type=float, default=0.6)

@@ -73,7 +73,7 @@ def main():
                                             "paper": list(PAPER[k]),
                                             "within_1sd": bool(abs(np.mean([r[k] for r in rows]) - PAPER[k][0]) <= PAPER[k][1]),
                                             "values": [round(r[k], 3) for r in rows]} for k in PAPER}}
-    for name in ("tensile_ref1K_s0_lammps_1e10.json", "tensile_ref1K_s0.json", "nve.json", "cuzr_runs_0.json", "cuzr_runs_2.json", "sio2_mq.json"):
+    for name in ("tensile_ref1K_s0_lammps_1e10.json", "tensile_ref1K_s0_openmm_1e9.json", "tensile_ref1K_s0.json", "nve.json", "cuzr_runs_0.json", "cuzr_runs_2.json", "sio2_mq.json"):
         p = RES / name
         if p.exists():
             d = json.loads(p.read_text())
