@@ -167,7 +167,7 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     drv.get(url)
     wait_text(drv, "Generate an amorphous structure", 90)
     settle(drv)
-    set_input(drv, "Number of atoms (multiple of 3)", 72)
+    set_input(drv, "Number of atoms (multiple of 3)", 192)
     if model_arg:
         drv.find_element(By.XPATH, '//summary[contains(., "Model")]').click()  # the expander
         time.sleep(0.5)
@@ -212,7 +212,7 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     from amorph_core.structures import read_structure
 
     atoms = read_structure(files[0])
-    assert len(atoms) == 72 and int(atoms.info["seed"]) == 0 and atoms.info["schedule"] == "draft"
+    assert len(atoms) == 192 and int(atoms.info["seed"]) == 0 and atoms.info["schedule"] == "draft"
     click_button(drv, "lammps-data")
     t0 = time.time()
     data = []
