@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from amorph_core.fileio import atomic_write
 from amorph_core.errors import AmorphError
 
 #: job states; FINAL states never change again
@@ -51,13 +52,7 @@ def default_jobs_dir() -> Path:
 
 def atomic_write_json(path: Path, data) -> None:
     """Write JSON to path via a temp file in the same folder and os.replace (never half-written)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1, default=str)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=1, default=str))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import torch
 
 from amorph_core import __version__
 from amorph_core.errors import AmorphError
+from amorph_core.fileio import atomic_write
 from amorph_core.model.checkpoint import save_checkpoint
 from amorph_core.model.denoiser import Denoiser, DenoiserConfig
 from amorph_core.model.graph import periodic_graph
@@ -189,7 +190,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
     for p in ema.parameters():
         p.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    step, log_rows = 0, []
+    step = 0
     gen = torch.Generator(device=device)
     gen.manual_seed(cfg.seed * 1000 + rank)
     rng = np.random.default_rng(cfg.seed * 1000 + rank)
@@ -236,9 +237,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
         buf = io.BytesIO()
         torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
                     "step": torch.tensor(step)}, buf)
-        tmp = state_path.with_name("train_state.pt.tmp")
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, state_path)
+        atomic_write(state_path, buf.getvalue())
         log(f"step {step}: checkpoint saved (validation loss {val:.5f} Å^2)")
         return val
 

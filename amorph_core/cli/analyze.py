@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -127,11 +126,10 @@ def report(res: dict) -> str:
 
 
 def _write_json(path: Path, payload: dict):
-    tmp = path.with_name(path.name + ".tmp")
+    from amorph_core.fileio import atomic_write
+
     try:
-        with open(tmp, "w") as fh:
-            json.dump(payload, fh, indent=1, allow_nan=True)
-        os.replace(tmp, path)
+        atomic_write(path, json.dumps(payload, indent=1, allow_nan=True))
     except OSError as exc:
         raise AmorphError(f"cannot write {path}: {exc.strerror}") from None
 

@@ -4,26 +4,17 @@ Never a pickled object."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 
 from amorph_core.errors import AmorphError
+from amorph_core.fileio import atomic_write
 from amorph_core.model.denoiser import Denoiser, DenoiserConfig
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
 #: default shipped model per system
 DEFAULT_MODELS = {"sio2": "sio2-cond", "cuzr": "cuzr"}
-
-
-def _atomic_write(path: Path, data: bytes):
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def save_checkpoint(directory, model: Denoiser, meta: dict | None = None) -> Path:
@@ -34,10 +25,10 @@ def save_checkpoint(directory, model: Denoiser, meta: dict | None = None) -> Pat
     directory.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buf)
-    _atomic_write(directory / "model.pt", buf.getvalue())
+    atomic_write(directory / "model.pt", buf.getvalue())
     cfg = json.loads(model.cfg.to_json())
     doc = {"format": "amorph-denoiser/1", "config": cfg, "meta": meta or {}}
-    _atomic_write(directory / "config.json", json.dumps(doc, indent=1).encode())
+    atomic_write(directory / "config.json", json.dumps(doc, indent=1).encode())
     return directory
 
 

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 
 from amorph_core.errors import AmorphError
+from amorph_core.fileio import atomic_write
 
 #: default LAMMPS type -> element map (the DM2 silica files)
 LAMMPS_TYPES_SIO2 = {1: "O", 2: "Si"}
@@ -157,12 +157,4 @@ def write_structure(atoms: Atoms, path, fmt: str | None = None) -> Path:
         suffix = path.suffix.lower()
         fmt = {".extxyz": "extxyz", ".xyz": "extxyz", ".data": "lammps-data", ".lmp": "lammps-data",
                ".cif": "cif", ".vasp": "poscar", ".poscar": "poscar"}.get(suffix, "extxyz")
-    data = structure_to_bytes(atoms, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, structure_to_bytes(atoms, fmt))
