@@ -269,15 +269,10 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
     """Melt-quench one glass (paper A.3 for SiO2, our CuZr analogue). Returns ase.Atoms at t_low with info:
     cooling_rate_k_ps, seed, engine, potential, protocol (JSON), density_g_cm3. Writes out_dir/log.jsonl,
     checkpoints, and out_dir/final.extxyz at the end. Resumes from out_dir/checkpoint.* when resume is True."""
-    from amorph_core.structures.density import density_g_cm3 as dens
+    from amorph_core.structures.density import density_g_cm3 as dens, positive_rate
     from amorph_core.systems import get_system
 
-    try:
-        r = float(rate_k_ps)
-    except (TypeError, ValueError):
-        raise AmorphError(f"cooling rate must be a number in K/ps, got {rate_k_ps!r}") from None
-    if not math.isfinite(r) or r <= 0:
-        raise AmorphError(f"cooling rate must be a positive number of K/ps, got {rate_k_ps!r}")
+    r = positive_rate(rate_k_ps)
     sysd = get_system(system)
     proto = protocol or (MeltQuench.cuzr(r) if sysd.name == "cuzr" else MeltQuench.paper(r))
     proto = MeltQuench(**{**asdict(proto), "rate_k_ps": r}).check()

@@ -57,15 +57,21 @@ def fit_density_regression(system: str = "sio2") -> DensityRegression:
     )
 
 
-def check_rate(system: str, rate_k_ps: float) -> float:
-    """Validate a cooling rate (K/ps): error outside the allowed range, warning outside the trained range."""
-    sys_ = get_system(system)
+def positive_rate(rate_k_ps) -> float:
+    """A cooling rate as a positive finite float (K/ps), or AmorphError."""
     try:
         rate = float(rate_k_ps)
     except (TypeError, ValueError):
         raise AmorphError(f"cooling rate must be a number in K/ps, got {rate_k_ps!r}") from None
     if not math.isfinite(rate) or rate <= 0:
         raise AmorphError(f"cooling rate must be a positive number of K/ps, got {rate_k_ps!r}")
+    return rate
+
+
+def check_rate(system: str, rate_k_ps: float) -> float:
+    """Validate a cooling rate (K/ps): error outside the allowed range, warning outside the trained range."""
+    sys_ = get_system(system)
+    rate = positive_rate(rate_k_ps)
     lo, hi = sys_.rate_range_k_ps
     if not (lo * (1 - 1e-9) <= rate <= hi * (1 + 1e-9)):
         raise AmorphError(
