@@ -166,3 +166,18 @@ def test_cli_generate_bad_input(tmp_path, args, msg):
     assert out.returncode == 2, out.stderr
     assert msg in out.stderr and "Traceback" not in out.stderr
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_distributed_training_two_processes(tmp_path):
+    """The torchrun / DistributedDataParallel path (gloo on the CPU): two ranks train one tiny model."""
+    import json
+    import shutil
+    torchrun = shutil.which("torchrun", path=str(__import__("pathlib").Path(sys.executable).parent))
+    if torchrun is None:
+        pytest.skip("torchrun not found next to the Python executable")
+    out = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", "29531", "-m", "amorph_core", "train",
+                          "--tiny", "--steps", "4", "--batch-size", "1", "--max-structures", "2", "--device", "cpu",
+                          "--out", str(tmp_path / "m")], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    meta = json.loads((tmp_path / "m" / "config.json").read_text())["meta"]
+    assert meta["world_size"] == 2 and meta["step"] == 4
