@@ -326,6 +326,18 @@ def voronoi_fractions(results: list, top: int = 8) -> dict:
     return dict(sorted(means.items(), key=lambda kv: -kv[1])[:top])
 
 
+def read_generation_cost(path=None):
+    """Measured generation times (assets/generation_cost.json, made by benchmarks/make_generation_cost.py)
+    or None if absent."""
+    p = Path(path) if path else Path(__file__).resolve().parents[1] / "assets" / "generation_cost.json"
+    if not p.exists():
+        return None
+    try:
+        return json.loads(p.read_text())
+    except ValueError as exc:
+        raise AmorphError(f"{p} is not valid JSON ({exc})") from None
+
+
 def read_cost_table(path=None):
     """The measured MD cost table (assets/md/cost_table.json) or None if it is not there."""
     p = Path(path) if path else Path(__file__).resolve().parents[1] / "assets" / "md" / "cost_table.json"

@@ -114,3 +114,27 @@ def trend_figure(series: dict, title: str, ylabel: str) -> go.Figure:
     fig.update_layout(title=title, xaxis_title="cooling rate (K/ps)", yaxis_title=ylabel, xaxis_type="log",
                       **LAYOUT)
     return fig
+
+
+def cost_figure(md_rows: list, gen_rows: list, n_atoms: int = 3000):
+    """Paper Fig. 3d: hours for one structure vs cooling rate, MD melt-quench (measured speed, projected to
+    the full protocol) against generation (measured; flat in the rate)."""
+    fig = go.Figure()
+    by_engine = {}
+    for r in md_rows:
+        if r.get("n_atoms") == n_atoms:
+            by_engine.setdefault(f"MD, {r['device'].upper()} ({r['unit'].replace('_', '-')})", []).append(r)
+    for name, rs in by_engine.items():
+        rs = sorted(rs, key=lambda r: r["cooling_rate_k_ps"])
+        fig.add_trace(go.Scatter(x=[r["cooling_rate_k_ps"] for r in rs], y=[r["hours"] for r in rs],
+                                 mode="lines+markers", name=name))
+    rates = sorted({r["cooling_rate_k_ps"] for r in md_rows}) or [1e-2, 1e3]
+    for g in gen_rows:
+        if g.get("n_atoms") == n_atoms:
+            h = g["seconds_per_structure"] / 3600
+            fig.add_trace(go.Scatter(x=[rates[0], rates[-1]], y=[h, h], mode="lines", line=dict(dash="dash"),
+                                     name=f"generation, {g['hardware']} ({g['mode']})"))
+    fig.update_layout(**dict(LAYOUT, height=380), title=f"Cost of one {n_atoms}-atom a-SiO₂ glass",
+                      xaxis=dict(title="cooling rate (K/ps)", type="log"),
+                      yaxis=dict(title="hours (core-h / GPU-h)", type="log"))
+    return fig

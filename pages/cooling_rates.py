@@ -150,6 +150,11 @@ else:
         st.dataframe(pd.DataFrame(entries), hide_index=True, width="stretch")
     else:
         st.json(table)
+gen_cost = sup.read_generation_cost()
+if table is not None and gen_cost is not None:
+    st.plotly_chart(_plots.cost_figure(table.get("rows", []), gen_cost.get("rows", [])), width="stretch")
+    st.caption(str(gen_cost.get("description", "")) + " MD: projected from measured time per step "
+               "(BENCHMARKS.md).")
 if gen_rows:
     st.markdown("**Generation, measured on this server** (seconds per structure, from the files' metadata)")
     st.dataframe(pd.DataFrame(gen_rows), hide_index=True, width="stretch")

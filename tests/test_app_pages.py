@@ -345,3 +345,17 @@ def test_about_lists_shipped_models_and_references(jobs_dir):
         assert set(at.dataframe[0].value["model"]) == set(list_models())
     else:
         assert any("No trained model" in i.value for i in at.info)
+
+
+def test_cooling_rates_cost_figure_uses_measured_tables(jobs_dir):
+    """Paper Fig. 3d from the measured MD cost table and the measured generation times (no invented numbers)."""
+    import json
+    at = app(jobs_dir, "cooling_rates")
+    no_errors(at)
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    fig = next(json.loads(s) for s in specs if "Cost of one 3000-atom" in s)
+    gen = json.loads((ROOT / "assets" / "generation_cost.json").read_text())["rows"]
+    md = json.loads((ROOT / "assets" / "md" / "cost_table.json").read_text())["rows"]
+    ys = {round(v, 9) for tr in fig["data"] for v in tr["y"]}
+    assert round(gen[0]["seconds_per_structure"] / 3600, 9) in ys
+    assert round(next(r["hours"] for r in md if r["n_atoms"] == 3000), 9) in ys
