@@ -10,7 +10,7 @@ import math
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -128,14 +128,6 @@ def build_starts(req: GenerationRequest, cutoff: float = 5.0) -> list:
             atoms.info["cooling_rate_k_ps"] = float(rate)
         starts.append(atoms)
     return starts
-
-
-def _entropy_nats(atoms) -> float:
-    """QUESTS information entropy (nats; k=32, 5 Å, h=0.015 1/Å) of one structure."""
-    from quests.descriptor import get_descriptors
-    from quests.entropy import entropy
-
-    return float(entropy(get_descriptors([atoms], k=32, cutoff=5.0), h=0.015))
 
 
 def _file_sha(path: Path) -> str:
@@ -275,9 +267,11 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
         def callback(step, n_steps, st, elapsed, _group=group, _batch=batch):
             ent = [None] * len(_group)
             if entropy_every and entropy_every > 0:
+                from amorph_core.analysis.entropy import information_entropy
+
                 pos = st.positions.detach().cpu().numpy()
                 for k, a in enumerate(_group):
-                    ent[k] = _entropy_nats(_to_atoms(a, pos[st.ptr[k]:st.ptr[k + 1]]))
+                    ent[k] = information_entropy(_to_atoms(a, pos[st.ptr[k]:st.ptr[k + 1]]))
             for k, i in enumerate(_batch):
                 progress({"kind": "progress", "index": i, "seed": seeds[k], "step": step, "n_steps": n_steps,
                           "entropy_nats": ent[k], "elapsed_s": elapsed})
