@@ -181,3 +181,18 @@ def test_distributed_training_two_processes(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     meta = json.loads((tmp_path / "m" / "config.json").read_text())["meta"]
     assert meta["world_size"] == 2 and meta["step"] == 4
+
+
+def test_nan_from_model_is_a_clear_error(tmp_path):
+    """A checkpoint that produces NaN: a clear AmorphError, no half-written structure."""
+    import torch
+
+    from amorph_core.model import Denoiser, DenoiserConfig, save_checkpoint
+    m = Denoiser(DenoiserConfig(num_blocks=1, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, num_bessel=4))
+    with torch.no_grad():
+        m.out.weight.fill_(float("nan"))
+    save_checkpoint(tmp_path / "nanmodel", m)
+    g = Generator("sio2", str(tmp_path / "nanmodel"), "cpu")
+    with pytest.raises(AmorphError, match="non-finite"):
+        generate_structures(small(schedule=3), tmp_path / "out", generator=g)
+    assert not any((tmp_path / "out").iterdir())

@@ -77,7 +77,12 @@ def run_sampler(state: BatchState, predict, sigmas, generators, callback=None, e
         if cancel is not None and cancel.is_set():
             raise SamplerCancelled(state, t)
         noise = _noise(state, generators) if sigma > 0 else None
-        state = step(state, predict, float(sigma), noise)
+        try:
+            state = step(state, predict, float(sigma), noise)
+        except RuntimeError as exc:  # e.g. the neighbour list refusing NaN positions from the previous step
+            if "non-finite" in str(exc) or "nan" in str(exc).lower():
+                raise FloatingPointError(f"non-finite positions at denoising step {t + 1}") from None
+            raise
         if (t + 1) % check_finite_every == 0 or t + 1 == n:
             if not torch.isfinite(state.positions).all():
                 raise FloatingPointError(f"non-finite positions at denoising step {t + 1}")
