@@ -326,24 +326,23 @@ def voronoi_fractions(results: list, top: int = 8) -> dict:
     return dict(sorted(means.items(), key=lambda kv: -kv[1])[:top])
 
 
-def read_generation_cost(path=None):
-    """Measured generation times (assets/generation_cost.json, made by benchmarks/make_generation_cost.py)
-    or None if absent."""
-    p = Path(path) if path else Path(__file__).resolve().parents[1] / "assets" / "generation_cost.json"
+def _read_json_asset(relpath: str, path=None):
+    """A JSON file under assets/ (or at path), None if it is not there; AmorphError if it is not JSON."""
+    p = Path(path) if path else Path(__file__).resolve().parents[1] / "assets" / relpath
     if not p.exists():
         return None
     try:
         return json.loads(p.read_text())
     except ValueError as exc:
         raise AmorphError(f"{p} is not valid JSON ({exc})") from None
+
+
+def read_generation_cost(path=None):
+    """Measured generation times (assets/generation_cost.json, made by benchmarks/make_generation_cost.py)
+    or None if absent."""
+    return _read_json_asset("generation_cost.json", path)
 
 
 def read_cost_table(path=None):
     """The measured MD cost table (assets/md/cost_table.json) or None if it is not there."""
-    p = Path(path) if path else Path(__file__).resolve().parents[1] / "assets" / "md" / "cost_table.json"
-    if not p.exists():
-        return None
-    try:
-        return json.loads(p.read_text())
-    except ValueError as exc:
-        raise AmorphError(f"{p} is not valid JSON ({exc})") from None
+    return _read_json_asset("md/cost_table.json", path)
