@@ -161,6 +161,19 @@ def drawn_fraction(png: bytes) -> float:
     return float((np.abs(img - bg).sum(-1) > 30).mean())
 
 
+def wait_download(drv, suffix, timeout=30):
+    """Completed downloads with this suffix: Chromium creates an empty placeholder under the final name and
+    writes into a .crdownload file, so wait for a non-empty file and no download in progress."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        busy = any(p.suffix == ".crdownload" for p in drv.downloads.iterdir())
+        files = [p for p in drv.downloads.iterdir() if p.suffix == suffix and p.stat().st_size > 0]
+        if files and not busy:
+            return files
+        time.sleep(0.3)
+    return []
+
+
 def test_generate_view_download_and_screenshots(server, browser, model_arg):
     url, jobs = server
     drv = browser
@@ -201,24 +214,14 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
 
     # a download arrives and is a readable structure with the generation parameters
     click_button(drv, "extxyz")
-    t0 = time.time()
-    files = []
-    while time.time() - t0 < 30:
-        files = [p for p in drv.downloads.iterdir() if p.suffix == ".extxyz"]
-        if files:
-            break
-        time.sleep(0.3)
+    files = wait_download(drv, ".extxyz")
     assert files, "no download arrived"
     from amorph_core.structures import read_structure
 
     atoms = read_structure(files[0])
     assert len(atoms) == 192 and int(atoms.info["seed"]) == 0 and atoms.info["schedule"] == "draft"
     click_button(drv, "lammps-data")
-    t0 = time.time()
-    data = []
-    while time.time() - t0 < 30 and not data:
-        data = [p for p in drv.downloads.iterdir() if p.suffix == ".data"]
-        time.sleep(0.3)
+    data = wait_download(drv, ".data")
     assert data, "no LAMMPS data download arrived"
     head = data[0].read_text().splitlines()[0]
     assert '"seed": 0' in head and '"schedule": "draft"' in head, head
