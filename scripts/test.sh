@@ -10,4 +10,7 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
       || echo "[test] could not install chromium: the browser test will be skipped"
   fi
 fi
-exec .venv/bin/python -m pytest -q "$@"
+# tests marked 'isolated' run in their own pytest process first (multi-process training)
+# (exit code 5 = none selected, e.g. when "$@" names other files)
+.venv/bin/python -m pytest -q -m isolated -p no:cacheprovider "$@" || [ $? -eq 5 ]
+exec .venv/bin/python -m pytest -q -m "not isolated" "$@"

@@ -168,16 +168,21 @@ def test_cli_generate_bad_input(tmp_path, args, msg):
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
+@pytest.mark.isolated
 def test_distributed_training_two_processes(tmp_path):
-    """The torchrun / DistributedDataParallel path (gloo on the CPU): two ranks train one tiny model."""
+    """The torchrun / DistributedDataParallel path (gloo on the CPU): two ranks train one tiny model.
+    Marked isolated: run in its own pytest process (scripts/test.sh) because after the rest of the suite in
+    the same process the two ranks were seen to hang (not understood yet)."""
     import json
     import shutil
     torchrun = shutil.which("torchrun", path=str(__import__("pathlib").Path(sys.executable).parent))
     if torchrun is None:
         pytest.skip("torchrun not found next to the Python executable")
-    out = subprocess.run([torchrun, "--nproc_per_node", "2", "--master_port", "29531", "-m", "amorph_core", "train",
+    import os
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    out = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "amorph_core", "train",
                           "--tiny", "--steps", "4", "--batch-size", "1", "--max-structures", "2", "--device", "cpu",
-                          "--out", str(tmp_path / "m")], capture_output=True, text=True, timeout=300)
+                          "--out", str(tmp_path / "m")], capture_output=True, text=True, timeout=180, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     meta = json.loads((tmp_path / "m" / "config.json").read_text())["meta"]
     assert meta["world_size"] == 2 and meta["step"] == 4
