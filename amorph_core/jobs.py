@@ -360,12 +360,17 @@ class JobManager:
         q.put(job_id)
         return job_id
 
+    def _job(self, job_id: str) -> dict:
+        """The job record (call with the lock held); AmorphError if there is no such job."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise AmorphError(f"no job '{job_id}'")
+        return job
+
     def cancel(self, job_id: str) -> bool:
         """Ask a job to stop; a queued job is cancelled at once. Returns False if already finished."""
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise AmorphError(f"no job '{job_id}'")
+            job = self._job(job_id)
             if job["state"] in FINAL:
                 return False
             ev = self._cancel.get(job_id)
@@ -380,9 +385,7 @@ class JobManager:
     def delete(self, job_id: str) -> None:
         """Remove a finished job and its files."""
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise AmorphError(f"no job '{job_id}'")
+            job = self._job(job_id)
             if job["state"] not in FINAL:
                 raise AmorphError("cancel the job before deleting it")
             del self._jobs[job_id]
@@ -542,9 +545,7 @@ class JobManager:
     def get(self, job_id: str) -> dict:
         """A snapshot (deep copy) of one job's status, plus its queue position (0 = running/finished)."""
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise AmorphError(f"no job '{job_id}'")
+            job = self._job(job_id)
             snap = json.loads(json.dumps(job, default=str))
             snap["queue_position"] = self._queue_position(job)
         return snap
