@@ -220,6 +220,16 @@ class MeltQuench:
         return sum(s[1] for s in self.stages())
 
 
+def _fresh_output(out_dir, log_name: str):
+    """out_dir as a Path (created) with its old log file removed, or None when no out_dir is given."""
+    if not out_dir:
+        return None
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / log_name).unlink(missing_ok=True)
+    return out
+
+
 def _write_log(path, rec):
     with open(path, "a") as fh:
         fh.write(json.dumps(rec) + "\n")
@@ -332,11 +342,7 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
     if not (math.isfinite(temperature_k) and temperature_k > 0):
         raise AmorphError(f"temperature must be positive, got {temperature_k}")
     eng = make_engine(pot, engine)
-    out = Path(out_dir) if out_dir else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-        if (out / "log.jsonl").exists():
-            (out / "log.jsonl").unlink()
+    out = _fresh_output(out_dir, "log.jsonl")
     check_no_collapse(atoms, 0.5)
     relaxed, _ = _relax_start(eng, atoms)
     sim = eng.simulation(relaxed, seed=seed, temperature_k=temperature_k, dt_fs=dt_fs)
@@ -456,11 +462,7 @@ def tensile_test(atoms, engine: str = "auto", strain_rate_per_s: float = 1e9, ma
             raise AmorphError(f"{name} must be a positive number, got {v!r}")
     cancel = _cb(cancel)
     eng = make_engine(pot, engine)
-    out = Path(out_dir) if out_dir else None
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-        if (out / "stress_strain.jsonl").exists():
-            (out / "stress_strain.jsonl").unlink()
+    out = _fresh_output(out_dir, "stress_strain.jsonl")
     sim = eng.simulation(atoms, seed=seed, temperature_k=temperature_k, dt_fs=dt_fs, barostat="xy")
     if equil_ps > 0:
         sim.advance(int(equil_ps * 1000 / dt_fs), temperature_k, temperature_k, True)
