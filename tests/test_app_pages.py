@@ -113,13 +113,20 @@ def wait_job(mgr_dir, timeout=240):
     raise AssertionError("job did not finish")
 
 
-def test_generate_then_view_and_download(jobs_dir, model_dir):
-    at = app(jobs_dir)
+def submit_generation(at, model_dir, schedule, n_samples=None):
+    """Fill the Generate form (72 atoms, CPU, the tiny model) and press Generate."""
     at.number_input(key="gen-natoms").set_value(72)
-    at.selectbox(key="gen-schedule").set_value("draft")
+    at.selectbox(key="gen-schedule").set_value(schedule)
     at.selectbox(key="gen-device").set_value("cpu")
+    if n_samples is not None:
+        at.number_input(key="gen-nsamples").set_value(n_samples)
     at.text_input(key="gen-model").set_value(model_dir)
     at.button(key="gen-run").click().run()
+
+
+def test_generate_then_view_and_download(jobs_dir, model_dir):
+    at = app(jobs_dir)
+    submit_generation(at, model_dir, "draft")
     no_errors(at)
     jobs = wait_job(jobs_dir)
     assert jobs[0]["state"] == "done", jobs[0].get("error")
@@ -155,12 +162,7 @@ def test_cancel_from_the_page(jobs_dir, model_dir):
     from amorph_core.jobs import get_manager
 
     at = app(jobs_dir)
-    at.number_input(key="gen-natoms").set_value(72)
-    at.selectbox(key="gen-schedule").set_value("quick")
-    at.selectbox(key="gen-device").set_value("cpu")
-    at.number_input(key="gen-nsamples").set_value(3)
-    at.text_input(key="gen-model").set_value(model_dir)
-    at.button(key="gen-run").click().run()
+    submit_generation(at, model_dir, "quick", n_samples=3)
     m = get_manager(jobs_dir)
     jid = at.session_state["my_jobs"][-1]
     t0 = time.time()
@@ -317,12 +319,7 @@ def test_page_switch_does_not_stop_a_running_job(jobs_dir, model_dir):
     from amorph_core.jobs import get_manager
 
     at = app(jobs_dir)
-    at.number_input(key="gen-natoms").set_value(72)
-    at.selectbox(key="gen-schedule").set_value("quick")
-    at.selectbox(key="gen-device").set_value("cpu")
-    at.number_input(key="gen-nsamples").set_value(2)
-    at.text_input(key="gen-model").set_value(model_dir)
-    at.button(key="gen-run").click().run()
+    submit_generation(at, model_dir, "quick", n_samples=2)
     jid = at.session_state["my_jobs"][-1]
     for page in ("about", "structure", "generate"):
         at.switch_page(f"pages/{page}.py").run()
