@@ -150,6 +150,23 @@ def _lr(cfg: TrainConfig, step: int) -> float:
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * t))
 
 
+_KEEP_ALIVE: list = []
+
+
+def _past_deadline(deadline: float, step: int, distributed: bool, device) -> bool:
+    """True once the wall-clock deadline has passed. With several ranks, rank 0's clock decides, checked every
+    10 steps, so that all ranks stop after the same step (a rank that stopped alone would hang the others)."""
+    if not distributed:
+        return time.perf_counter() > deadline
+    if step % 10:
+        return False
+    import torch.distributed as dist
+
+    flag = torch.tensor([float(time.perf_counter() > deadline)], device=device)
+    dist.broadcast(flag, src=0)
+    return bool(flag.item() > 0)
+
+
 def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
     """Train (or resume) a denoiser; writes the EMA model as a checkpoint into out_dir. Returns out_dir."""
     sys_ = get_system(cfg.system)
@@ -275,7 +292,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
                 log(json.dumps(row))
         if step % cfg.ckpt_every == 0 and step < cfg.steps:
             save()
-        if deadline is not None and time.perf_counter() > deadline:
+        if deadline is not None and _past_deadline(deadline, step, distributed, device):
             if main:
                 log(f"time limit reached at step {step}")
             break
@@ -283,5 +300,9 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
     if distributed:
         import torch.distributed as dist
 
+        dist.barrier()
         dist.destroy_process_group()
+        # Destroying the DDP reducer while the gloo worker threads still hold finished work deadlocks on the
+        # GIL (seen on the CPU); keep it alive, the CLI then ends the process with os._exit.
+        _KEEP_ALIVE.append(net)
     return out_dir

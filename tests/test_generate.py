@@ -186,6 +186,14 @@ def test_distributed_training_two_processes(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     meta = json.loads((tmp_path / "m" / "config.json").read_text())["meta"]
     assert meta["world_size"] == 2 and meta["step"] == 4
+    # A time limit must stop both ranks after the same step (rank 0 decides); a rank stopping alone hangs.
+    out = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "amorph_core", "train",
+                          "--tiny", "--steps", "100000", "--batch-size", "1", "--max-structures", "2",
+                          "--device", "cpu", "--max-minutes", "0.05", "--out", str(tmp_path / "m2")],
+                         capture_output=True, text=True, timeout=180, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    meta = json.loads((tmp_path / "m2" / "config.json").read_text())["meta"]
+    assert 0 < meta["step"] < 100000 and meta["step"] % 10 == 0
 
 
 def test_nan_from_model_is_a_clear_error(tmp_path):

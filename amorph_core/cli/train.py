@@ -1,6 +1,9 @@
 """`amorph train`: train (or resume) a denoiser on the reference glasses of a system."""
 from __future__ import annotations
 
+import os
+import sys
+
 
 def add_parser(sub):
     p = sub.add_parser("train", help="train a denoiser on the reference glasses",
@@ -34,4 +37,8 @@ def run(args):
                       model=model, seed=args.seed, val_every=max(1, min(500, args.steps)),
                       ckpt_every=max(1, min(1000, args.steps)), warmup=min(200, max(1, args.steps // 10)))
     train(cfg, args.out, resume=not args.no_resume)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # skip interpreter teardown of the DDP reducer (see train)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
