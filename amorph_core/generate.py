@@ -5,6 +5,7 @@ file, so a crash or cancel loses nothing finished. Same seed + same device + sam
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -29,6 +30,7 @@ class GenerationRequest:
     Size: n_atoms (box from density and aspect) or box=(Lx, Ly, Lz). Density: from the cooling-rate
     regression unless given. Pores: pore_radius_a (+ wall_density_g_cm3, pore_lattice 'single'|'hexagonal').
     seeds: one structure per seed. schedule: preset name (see SCHEDULES) or number of steps.
+    mode: how the model runs (Generator's modes: eager, segment, graph, compile, compile-graph).
     """
 
     system: str = "sio2"
@@ -45,6 +47,7 @@ class GenerationRequest:
     device: str = "auto"
     model: str | None = None
     max_atoms_per_batch: int | None = None
+    mode: str = "eager"
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -134,14 +137,74 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
+#: inference paths of Generator (see Generator.__init__)
+MODES = ("eager", "segment", "graph", "compile", "compile-graph")
+
+
+class _CudaGraphForward:
+    """Replays fn(*args) as one CUDA graph per input-shape key (captured on first use of a shape; all graphs
+    share one memory pool and are replayed one at a time). Inputs are copied into static buffers; the output
+    is cloned out of the graph's buffer."""
+
+    def __init__(self, fn, dynamic_args=()):
+        import torch
+
+        self.torch, self.fn, self.graphs, self.pool = torch, fn, {}, None
+        self.dynamic_args = tuple(dynamic_args)  # args whose dim 0 a compiled fn should treat as dynamic
+
+    @staticmethod
+    def _key(args):
+        return tuple(None if a is None else (tuple(a.shape), a.dtype) for a in args)
+
+    def _capture(self, args):
+        torch = self.torch
+        static = [None if a is None else a.clone() for a in args]
+        for k in self.dynamic_args:
+            torch._dynamo.maybe_mark_dynamic(static[k], 0)
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # warm-up (and compilation, for a compiled fn) outside the capture
+            for _ in range(2):
+                self.fn(*static)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self.pool):
+            out = self.fn(*static)
+        if self.pool is None:
+            self.pool = graph.pool()
+        return static, graph, out
+
+    def __call__(self, *args):
+        key = self._key(args)
+        entry = self.graphs.get(key)
+        if entry is None:
+            entry = self.graphs[key] = self._capture(args)
+        static, graph, out = entry
+        for buf, a in zip(static, args):
+            if buf is not None and a is not buf:
+                buf.copy_(a)
+        graph.replay()
+        return out.clone()
+
+
 class Generator:
     """A loaded model ready to denoise batches of structures on one device."""
 
     def __init__(self, system="sio2", model=None, device="auto", compile: bool = False,
-                 deterministic: bool = True):
-        """compile: torch.compile the model (CUDA; falls back to eager if compilation fails; measured no
-        faster on an H200, see BENCHMARKS.md). deterministic: deterministic CUDA kernels (index_add) so the
-        same seed gives the same structure (neighbour lists are put in a fixed order in any case)."""
+                 deterministic: bool = True, mode: str | None = None, bucket_granularity: float = 0.04):
+        """mode: how the model runs (each gives the same structure for the same seed on the same device):
+          'eager'   (default): the model as is, neighbour sum by index_add (deterministic kernels on CUDA);
+          'segment': eager, neighbour sum as a per-atom sequential sum over the dst-sorted edges (no sort or
+                     atomics on the device; differs from 'eager' in the last bits);
+          'graph':   'segment' with the edge list padded to a bucket size (dummy edges beyond the cutoff give
+                     exactly zero messages), replayed as one CUDA graph per bucket (CUDA; on a CPU it runs
+                     the padded model eagerly);
+          'compile': 'segment' + padding under torch.compile (edge dimension dynamic: one compilation);
+          'compile-graph': 'compile' replayed as one CUDA graph per bucket (CUDA).
+        compile=True is the old spelling of mode='compile'. Compilation or capture failures fall back to the
+        eager model with a warning. deterministic: deterministic CUDA kernels (index_add) so the same seed
+        gives the same structure (neighbour lists are put in a fixed order in any case).
+        bucket_granularity: padded edge counts lie on a grid spaced about this fraction of the edge count."""
         import torch
 
         from amorph_core.model.checkpoint import DEFAULT_MODELS, load_model, resolve_model_dir
@@ -155,31 +218,73 @@ class Generator:
         self.cfg = self.model.cfg
         self.torch = torch
         self.deterministic = deterministic
+        mode = mode or ("compile" if compile else "eager")
+        if mode not in MODES:
+            raise AmorphError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.bucket_granularity = float(bucket_granularity)
+        self.padded = mode in ("graph", "compile", "compile-graph")
         self.forward = self.model
-        if compile and self.device.startswith("cuda"):
+        if mode in ("compile", "compile-graph"):
             try:
-                self.forward = torch.compile(self.model, dynamic=True)
+                # shapes are static but for the (padded) edge count, marked dynamic in _call: one compilation
+                self.forward = torch.compile(self.model)
             except Exception as exc:  # compilation unavailable: stay eager
                 warnings.warn(f"torch.compile unavailable ({exc}); running eager", AmorphWarning, stacklevel=2)
+        if mode in ("graph", "compile-graph") and self.device.startswith("cuda"):
+            self.forward = _CudaGraphForward(self.forward, dynamic_args=(1, 2, 3) if mode == "compile-graph" else ())
+
+    def _call(self, *args):
+        torch = self.torch
+        if self.mode in ("compile", "compile-graph"):
+            for t in args[1:4]:  # src, dst, vec: the edge dimension varies; one compiled graph for all sizes
+                torch._dynamo.maybe_mark_dynamic(t, 0)
+        try:
+            return self.forward(*args)
+        except Exception as exc:
+            if self.forward is self.model:
+                raise
+            warnings.warn(f"{self.mode} model failed ({type(exc).__name__}: {exc}); falling back to eager",
+                          AmorphWarning, stacklevel=3)
+            self.forward = self.model
+            return self.model(*args)
 
     def predictor(self):
-        from amorph_core.model.graph import periodic_graph
+        """predict(state) -> (N, 3) displacement (Å): neighbour list + model, in this generator's mode."""
+        from amorph_core.model.graph import bucket_size, edge_ptr, pad_edges, periodic_graph
 
         cutoff = self.cfg.cutoff
 
         def predict(state):
             src, dst, vec = periodic_graph(state.positions, state.cells, state.ptr, cutoff)
-            try:
-                return self.forward(state.species, src, dst, vec, state.batch, state.cond)
-            except Exception as exc:
-                if self.forward is self.model:
-                    raise
-                warnings.warn(f"compiled model failed ({type(exc).__name__}: {exc}); falling back to eager",
-                              AmorphWarning, stacklevel=2)
-                self.forward = self.model
-                return self.model(state.species, src, dst, vec, state.batch, state.cond)
+            if self.mode == "eager":
+                return self._call(state.species, src, dst, vec, state.batch, state.cond)
+            n = state.positions.shape[0]
+            ptr = edge_ptr(dst, n)
+            if self.padded:
+                cap = bucket_size(src.shape[0], self.bucket_granularity)
+                src, dst, vec = pad_edges(src, dst, vec, cap, cutoff, n)
+            return self._call(state.species, src, dst, vec, state.batch, state.cond, ptr)
 
         return predict
+
+    @contextlib.contextmanager
+    def sampling(self):
+        """Context for running the sampler: deterministic kernels as configured (warn-only), without the
+        deterministic mode's NaN-filling of every new uninitialised tensor (a debugging aid that costs a
+        kernel per allocation and changes no result)."""
+        import torch.utils.deterministic as tud
+
+        torch = self.torch
+        prev_det, prev_fill = torch.are_deterministic_algorithms_enabled(), tud.fill_uninitialized_memory
+        prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+        torch.use_deterministic_algorithms(self.deterministic, warn_only=True)
+        tud.fill_uninitialized_memory = False
+        try:
+            yield self
+        finally:
+            torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
+            tud.fill_uninitialized_memory = prev_fill
 
     def batch_state(self, atoms_list):
         from amorph_core.diffusion.sampler import BatchState
@@ -249,7 +354,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
 
     sys_ = get_system(req.system)
     schedule = get_schedule(req.schedule)
-    gen = generator or Generator(sys_.name, req.model, req.device)
+    gen = generator or Generator(sys_.name, req.model, req.device, mode=req.mode)
     starts = build_starts(req, gen.cfg.cutoff)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -276,20 +381,16 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
                 progress({"kind": "progress", "index": i, "seed": seeds[k], "step": step, "n_steps": n_steps,
                           "entropy_nats": ent[k], "elapsed_s": elapsed})
 
-        import torch
-        prev_det = torch.are_deterministic_algorithms_enabled()
-        torch.use_deterministic_algorithms(gen.deterministic, warn_only=True)
         try:
-            state = run_sampler(state, predict, sigmas, gen.generators(seeds), callback=callback, every=every,
-                                cancel=cancel)
+            with gen.sampling():
+                state = run_sampler(state, predict, sigmas, gen.generators(seeds), callback=callback,
+                                    every=every, cancel=cancel)
         except SamplerCancelled as exc:
             progress({"kind": "cancelled", "step": exc.step})
             return paths
         except FloatingPointError as exc:
             raise AmorphError(f"the model produced non-finite positions ({exc}); {len(paths)} finished "
                               f"structure(s) kept in {out_dir}") from None
-        finally:
-            torch.use_deterministic_algorithms(prev_det)
         elapsed = time.perf_counter() - t0
         pos = state.positions.detach().cpu().numpy()
         for k, i in enumerate(batch):

@@ -37,6 +37,9 @@ def add_parser(sub):
                                                     "number of steps (default paper = 2900 noisy + 100 clean)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--model", default=None, help="model name under assets/models or a checkpoint directory")
+    p.add_argument("--mode", default="eager", choices=["eager", "segment", "graph", "compile", "compile-graph"],
+                   help="how the model runs (default eager; graph / compile-graph: CUDA graphs over padded edge "
+                        "lists, see docs/generator.md)")
     p.add_argument("--entropy-every", type=int, default=0, help="report QUESTS entropy every K steps (slow)")
     p.add_argument("--out", default="generated", help="output directory (default ./generated)")
     return p
@@ -53,7 +56,7 @@ def run(args):
         box=_floats(args.box, 3, "--box") if args.box else None, aspect=_floats(args.aspect, 3, "--aspect"),
         density_g_cm3=args.density, pore_radius_a=args.pore_radius, wall_density_g_cm3=args.wall_density,
         pore_lattice=args.pore_lattice, seeds=tuple(seeds), schedule=args.steps, device=args.device,
-        model=args.model)
+        model=args.model, mode=args.mode)
     t0 = time.perf_counter()
     last = {}
 

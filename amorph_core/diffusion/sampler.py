@@ -22,7 +22,8 @@ class SamplerCancelled(Exception):
 @dataclass(frozen=True)
 class BatchState:
     """positions (N,3) Å, cells (B,3,3) Å (rows = lattice vectors), species (N,) element indices,
-    batch (N,) structure index, ptr (B+1 python ints), cond (B,) e.g. log10 cooling rate, or None."""
+    batch (N,) structure index, ptr (B+1 python ints), cond (B,) e.g. log10 cooling rate, or None;
+    inv_cells (B,3,3): inverse cells, cached by run_sampler (None: computed when needed)."""
 
     positions: torch.Tensor
     cells: torch.Tensor
@@ -30,15 +31,17 @@ class BatchState:
     batch: torch.Tensor
     ptr: tuple
     cond: torch.Tensor | None = None
+    inv_cells: torch.Tensor | None = None
 
     @property
     def n_structures(self) -> int:
         return len(self.ptr) - 1
 
 
-def wrap_positions(positions, cells, batch):
-    """Wrap Cartesian positions (Å) into their periodic cells."""
-    inv = torch.linalg.inv(cells)[batch]
+def wrap_positions(positions, cells, batch, inv_cells=None):
+    """Wrap Cartesian positions (Å) into their periodic cells. inv_cells: torch.linalg.inv(cells) if known
+    (saves a host synchronisation: linalg.inv checks for singular matrices on the host)."""
+    inv = (torch.linalg.inv(cells) if inv_cells is None else inv_cells)[batch]
     frac = torch.einsum("ni,nij->nj", positions, inv)
     frac = frac - torch.floor(frac)
     return torch.einsum("ni,nij->nj", frac, cells[batch])
@@ -50,10 +53,13 @@ def step(state: BatchState, predict, sigma: float, noise: torch.Tensor | None) -
     pos = state.positions - disp
     if sigma > 0 and noise is not None:
         pos = pos + sigma * noise
-    return replace(state, positions=wrap_positions(pos, state.cells, state.batch))
+    return replace(state, positions=wrap_positions(pos, state.cells, state.batch, state.inv_cells))
 
 
 def _noise(state, generators):
+    if len(generators) == 1:
+        return torch.randn((state.ptr[1] - state.ptr[0], 3), generator=generators[0],
+                           device=state.positions.device, dtype=state.positions.dtype)
     parts = []
     for b, g in enumerate(generators):
         n = state.ptr[b + 1] - state.ptr[b]
@@ -73,6 +79,8 @@ def run_sampler(state: BatchState, predict, sigmas, generators, callback=None, e
     """
     n = len(sigmas)
     t0 = time.perf_counter()
+    if state.inv_cells is None:  # cells are fixed: invert them once, not every step
+        state = replace(state, inv_cells=torch.linalg.inv(state.cells))
     for t, sigma in enumerate(sigmas):
         if cancel is not None and cancel.is_set():
             raise SamplerCancelled(state, t)

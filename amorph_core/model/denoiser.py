@@ -103,12 +103,16 @@ class Interaction(nn.Module):
         self.inv_sqrt_neighbors = 1.0 / math.sqrt(cfg.avg_num_neighbors)
         self.num_scalars = s
 
-    def forward(self, h, sh, radial, src, dst, cond, onehot):
+    def forward(self, h, sh, radial, src, dst, cond, onehot, edge_ptr=None):
         x = self.linear_pre(h)
         w = self.radial(radial)
         msg = self.tp(x[src], sh, w)
-        agg = torch.zeros(h.shape[0], msg.shape[1], dtype=msg.dtype, device=msg.device)
-        agg = agg.index_add(0, dst, msg) * self.inv_sqrt_neighbors
+        if edge_ptr is None:
+            agg = torch.zeros(h.shape[0], msg.shape[1], dtype=msg.dtype, device=msg.device)
+            agg = agg.index_add(0, dst, msg)
+        else:  # edges sorted by dst: a sequential sum per atom, deterministic without sorting on the device
+            agg = torch.segment_reduce(msg, "sum", offsets=edge_ptr, unsafe=True)
+        agg = agg * self.inv_sqrt_neighbors
         sc = self.self_connection(h, onehot) if self.species_sc else self.self_connection(h)
         out = self.gate(self.linear_post(agg) + sc)
         if self.residual:
@@ -126,6 +130,8 @@ class Denoiser(nn.Module):
         self.cfg = cfg
         s, v = cfg.hidden_scalars, cfg.hidden_vectors
         self.irreps_sh = o3.Irreps.spherical_harmonics(cfg.lmax)
+        # a module (no parameters or buffers): forward touches no Irreps object, which torch.compile cannot guard
+        self.spherical_harmonics = o3.SphericalHarmonics(self.irreps_sh, normalize=True, normalization="component")
         self.embed = nn.Linear(len(cfg.elements), s, bias=False)
         self.radial = BesselBasis(cfg.cutoff, cfg.num_bessel)
         hidden = o3.Irreps(f"{s}x0e + {v}x1o")
@@ -150,13 +156,18 @@ class Denoiser(nn.Module):
         d = (log10_rate[:, None] - self.cond_centers) / self.cond_width
         return torch.exp(-0.5 * d * d)
 
-    def forward(self, species, src, dst, vec, batch=None, log10_rate=None):
+    def forward(self, species, src, dst, vec, batch=None, log10_rate=None, edge_ptr=None):
         """species (N,) element indices; edges j->i as src/dst with vec = r_j - r_i (Å); batch (N,) structure
-        index; log10_rate (B,) log10 of cooling rate in K/ps (conditional models). Returns (N, 3) Å."""
+        index; log10_rate (B,) log10 of cooling rate in K/ps (conditional models). Returns (N, 3) Å.
+
+        edge_ptr (N+1,), optional: CSR offsets of edges sorted by dst (atom k's edges are
+        edge_ptr[k]:edge_ptr[k+1]; edges past edge_ptr[-1], e.g. padding, are ignored). With it the neighbour
+        sum is a per-atom sequential sum (deterministic on a GPU without index_add's sort); without it,
+        index_add over dst (any edge order)."""
         onehot = torch.nn.functional.one_hot(species, len(self.cfg.elements)).to(vec.dtype)
         h = self.embed(onehot)
         r = vec.norm(dim=1)
-        sh = o3.spherical_harmonics(self.irreps_sh, vec, normalize=True, normalization="component")
+        sh = self.spherical_harmonics(vec)
         radial = self.radial(r)
         conds = [None] * len(self.blocks)
         if self.cfg.conditional:
@@ -167,5 +178,5 @@ class Denoiser(nn.Module):
             e = self.cond_mlp(self.rate_embedding(log10_rate.to(vec.dtype)))
             conds = [proj(e)[batch] for proj in self.cond_proj]
         for blk, c in zip(self.blocks, conds):
-            h = blk(h, sh, radial, src, dst, c, onehot)
+            h = blk(h, sh, radial, src, dst, c, onehot, edge_ptr)
         return self.out(h)

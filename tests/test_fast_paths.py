@@ -1,0 +1,157 @@
+"""Fast inference paths: one-key edge ordering, padded edge lists, per-atom segment sums, Generator modes."""
+import numpy as np
+import pytest
+import torch
+from ase.io import read
+
+from amorph_core.generate import GenerationRequest, Generator, generate_structures
+from amorph_core.model import Denoiser, DenoiserConfig
+from amorph_core.model.graph import (bucket_size, edge_order, edge_order_argsort, edge_ptr, pad_edges,
+                                     periodic_graph)
+from tests.helpers_equivariance import random_structure
+
+TINY = dict(num_blocks=2, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, num_bessel=6,
+            avg_num_neighbors=20.0)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    m = Denoiser(DenoiserConfig(conditional=True, **TINY)).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return m
+
+
+def _batch(dtype=torch.float32):
+    structs = [random_structure(n=n, length=L, seed=s) for n, L, s in [(40, 10.5, 4), (70, 12.0, 5)]]
+    pos = torch.cat([s[0] for s in structs]).to(dtype)
+    cells = torch.stack([s[1] for s in structs]).to(dtype)
+    sp = torch.cat([s[2] for s in structs])
+    ptr = [0, 40, 110]
+    batch = torch.repeat_interleave(torch.arange(2), torch.tensor([40, 70]))
+    return pos, cells, sp, ptr, batch, torch.tensor([-1.0, 2.0], dtype=dtype)
+
+
+def test_one_key_order_equals_five_argsorts():
+    gen = torch.Generator().manual_seed(0)
+    for n, e in [(50, 3000), (3, 40), (1000, 20000)]:
+        i = torch.randint(0, n, (e,), generator=gen)
+        j = torch.randint(0, n, (e,), generator=gen)
+        s = torch.randint(-2, 3, (e, 3), generator=gen, dtype=torch.int32)
+        # make (i, j, s) unique, as in a neighbour list, then shuffle
+        trip = torch.unique(torch.cat([i[:, None], j[:, None], s.long()], 1), dim=0)
+        trip = trip[torch.randperm(len(trip), generator=gen)]
+        i, j, s = trip[:, 0], trip[:, 1], trip[:, 2:].to(torch.int32)
+        assert torch.equal(edge_order(i, j, s, n), edge_order_argsort(i, j, s))
+    # the same graph from both orderings, and dst sorted over the batch
+    pos, cells, sp, ptr, batch, rate = _batch()
+    a = periodic_graph(pos, cells, ptr, 5.0)
+    b = periodic_graph(pos, cells, ptr, 5.0, order="argsort5")
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert torch.all(a[1][1:] >= a[1][:-1])
+    # vesin's order does not matter: a shuffled list sorts back to the same edges
+    perm = torch.randperm(len(a[0]), generator=gen)
+    s_fake = torch.zeros(len(perm), 3, dtype=torch.int32)
+    o = edge_order(a[1][perm], a[0][perm], s_fake, 110)
+    assert torch.equal(a[1][perm][o], a[1])
+
+
+def test_bucket_size():
+    for n in (1, 999, 1024, 1025, 99_902, 1_600_000):
+        b = bucket_size(n)
+        assert b >= n and b - n < max(1024, 0.04 * n)
+        assert bucket_size(b) == b
+    assert bucket_size(99_000) == bucket_size(99_001)  # same bucket: no new shapes for small changes
+
+
+def test_bessel_basis_is_exactly_zero_beyond_cutoff(model):
+    r = torch.tensor([5.0, 5.0 + 1e-6, 6.0, 7.5, 100.0])
+    assert torch.all(model.radial(r) == 0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_padded_and_segment_sum_equal_unpadded(model, dtype):
+    m = model.to(dtype)
+    pos, cells, sp, ptr, batch, rate = _batch(dtype)
+    src, dst, vec = periodic_graph(pos, cells, ptr, m.cfg.cutoff)
+    n = len(pos)
+    ref = m(sp, src, dst, vec, batch, rate)
+    ep = edge_ptr(dst, n)
+    assert ep[0] == 0 and ep[-1] == len(src) and torch.equal(ep[1:] - ep[:-1], torch.bincount(dst, minlength=n))
+    seg = m(sp, src, dst, vec, batch, rate, edge_ptr=ep)
+    cap = bucket_size(len(src)) + 777
+    ps, pd, pv = pad_edges(src, dst, vec, cap, m.cfg.cutoff, n)
+    assert len(ps) == cap and torch.equal(ps[:len(src)], src)
+    pad_index_add = m(sp, ps, pd, pv, batch, rate)          # dummy edges summed (exact zeros) by index_add
+    pad_seg = m(sp, ps, pd, pv, batch, rate, edge_ptr=ep)  # dummy edges outside every segment
+    # CPU sums are sequential in edge order: adding exact zeros at the end changes nothing
+    assert torch.equal(seg, ref), (seg - ref).abs().max()
+    assert torch.equal(pad_index_add, ref), (pad_index_add - ref).abs().max()
+    assert torch.equal(pad_seg, ref), (pad_seg - ref).abs().max()
+    m.float()
+
+
+def small(**kw):
+    base = dict(system="sio2", cooling_rate_k_ps=1.0, n_atoms=192, seeds=(3,), schedule=8, device="cpu")
+    base.update(kw)
+    return GenerationRequest(**base)
+
+
+@pytest.fixture(scope="module")
+def eager_positions(tmp_path_factory):
+    g = Generator("sio2", None, "cpu")
+    return read(generate_structures(small(), tmp_path_factory.mktemp("eager"), generator=g)[0]).positions
+
+
+@pytest.mark.parametrize("mode", ["segment", "graph"])
+def test_generator_modes_reproducible_and_match_eager(tmp_path, mode, eager_positions):
+    g = Generator("sio2", None, "cpu", mode=mode)
+    a = read(generate_structures(small(), tmp_path / "a", generator=g)[0]).positions
+    b = read(generate_structures(small(), tmp_path / "b", generator=g)[0]).positions
+    assert np.array_equal(a, b)
+    # on the CPU, the segment sum and the padded list give the eager path's numbers
+    assert np.abs(a - eager_positions).max() < 1e-4
+
+
+def test_bad_mode():
+    from amorph_core.errors import AmorphError
+    with pytest.raises(AmorphError):
+        Generator("sio2", None, "cpu", mode="warp")
+
+
+@pytest.mark.slow
+def test_compile_mode_compiles_without_fallback(tmp_path, eager_positions):
+    """torch.compile traces the whole model (no e3nn Irreps object in forward: dynamo cannot guard them) and
+    the edge dimension is dynamic: one compilation serves every padded size."""
+    import warnings
+
+    from amorph_core.errors import AmorphWarning
+
+    g = Generator("sio2", None, "cpu", mode="compile")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", category=AmorphWarning)  # raised on a fallback to eager
+        a = read(generate_structures(small(), tmp_path / "a", generator=g)[0]).positions
+    assert g.forward is not g.model
+    b = read(generate_structures(small(), tmp_path / "b", generator=g)[0]).positions
+    assert np.array_equal(a, b)
+    assert np.abs(a - eager_positions).max() < 1e-3
+
+
+def test_bench_sampler_quick_on_cpu(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_sampler.py"), str(tmp_path), "--quick",
+                        "--device", "cpu", "--modes", "old,eager,graph", "--steps", "2"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((tmp_path / "bench_sampler.json").read_text())
+    assert set(res["paths"]) == {"old", "eager", "graph"}
+    assert all("ms_per_step" in e for e in res["paths"].values()), res["paths"]
+    assert res["best_repro_max_abs_diff_a"] == 0.0
+    assert res["full_schedule"]["steps"] == 6 and res["batch"]["best"]["ms_per_step"] > 0
