@@ -30,7 +30,7 @@ class GenerationRequest:
     Size: n_atoms (box from density and aspect) or box=(Lx, Ly, Lz). Density: from the cooling-rate
     regression unless given. Pores: pore_radius_a (+ wall_density_g_cm3, pore_lattice 'single'|'hexagonal').
     seeds: one structure per seed. schedule: preset name (see SCHEDULES) or number of steps.
-    mode: how the model runs (Generator's modes: eager, segment, graph, compile, compile-graph).
+    mode: how the model runs (Generator's modes: auto, eager, segment, graph, compile, compile-graph).
     """
 
     system: str = "sio2"
@@ -47,7 +47,7 @@ class GenerationRequest:
     device: str = "auto"
     model: str | None = None
     max_atoms_per_batch: int | None = None
-    mode: str = "eager"
+    mode: str = "auto"
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -138,7 +138,7 @@ def _file_sha(path: Path) -> str:
 
 
 #: inference paths of Generator (see Generator.__init__)
-MODES = ("eager", "segment", "graph", "compile", "compile-graph")
+MODES = ("auto", "eager", "segment", "graph", "compile", "compile-graph")
 
 
 class _CudaGraphForward:
@@ -193,7 +193,8 @@ class Generator:
     def __init__(self, system="sio2", model=None, device="auto", compile: bool = False,
                  deterministic: bool = True, mode: str | None = None, bucket_granularity: float = 0.04):
         """mode: how the model runs (each gives the same structure for the same seed on the same device):
-          'eager'   (default): the model as is, neighbour sum by index_add (deterministic kernels on CUDA);
+          'auto'    (default): 'graph' on CUDA, 'eager' on a CPU;
+          'eager':   the model as is, neighbour sum by index_add (deterministic kernels on CUDA);
           'segment': eager, neighbour sum as a per-atom sequential sum over the dst-sorted edges (no sort or
                      atomics on the device; differs from 'eager' in the last bits);
           'graph':   'segment' with the edge list padded to a bucket size (dummy edges beyond the cutoff give
@@ -218,9 +219,11 @@ class Generator:
         self.cfg = self.model.cfg
         self.torch = torch
         self.deterministic = deterministic
-        mode = mode or ("compile" if compile else "eager")
+        mode = mode or ("compile" if compile else "auto")
         if mode not in MODES:
             raise AmorphError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if mode == "auto":  # the fastest path that needs no compiler: CUDA graphs on a GPU, eager on a CPU
+            mode = "graph" if self.device.startswith("cuda") else "eager"
         self.mode = mode
         self.bucket_granularity = float(bucket_granularity)
         self.padded = mode in ("graph", "compile", "compile-graph")

@@ -37,9 +37,9 @@ def add_parser(sub):
                                                     "number of steps (default paper = 2900 noisy + 100 clean)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--model", default=None, help="model name under assets/models or a checkpoint directory")
-    p.add_argument("--mode", default="eager", choices=["eager", "segment", "graph", "compile", "compile-graph"],
-                   help="how the model runs (default eager; graph / compile-graph: CUDA graphs over padded edge "
-                        "lists, see docs/generator.md)")
+    p.add_argument("--mode", default="auto", choices=["auto", "eager", "segment", "graph", "compile", "compile-graph"],
+                   help="how the model runs (default auto = graph on CUDA, eager on a CPU; graph / compile-graph: "
+                        "CUDA graphs over padded edge lists, see docs/generator.md)")
     p.add_argument("--entropy-every", type=int, default=0, help="report QUESTS entropy every K steps (slow)")
     p.add_argument("--out", default="generated", help="output directory (default ./generated)")
     return p
