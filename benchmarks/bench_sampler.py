@@ -41,6 +41,7 @@ ap.add_argument("--atoms", type=int, default=None, help="atoms per structure (de
 ap.add_argument("--steps", type=int, default=None, help="timed steps per path (default 300; quick 4)")
 ap.add_argument("--batch", type=int, default=None, help="structures in the throughput batch (default 16)")
 ap.add_argument("--full-schedule", default=None, help="schedule of the full run (default paper; quick 6)")
+ap.add_argument("--large-schedule", default=None, help="schedule of the 112,848-atom run (default fast; quick draft)")
 ap.add_argument("--budget-s", type=float, default=270.0, help="skip later parts once this much time is spent")
 args = ap.parse_args()
 
@@ -249,7 +250,7 @@ if "cond" in sections:
 
 if "large" in sections:
     gen = Generator("sio2", None, dev, mode=mode_arg)
-    sched = "draft" if quick else "fast"
+    sched = args.large_schedule or ("draft" if quick else "fast")
     big = GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=6 * n_atoms if quick else 112848, aspect=(1, 1, 1.4),
                             seeds=(0,), schedule=sched, device=dev)
     if cuda:
