@@ -167,3 +167,25 @@ def test_cost_table_shipped():
     cpu3k = df[(df.device == "cpu") & (df.n_atoms == 3000)].sort_values("cooling_rate_k_ps")
     assert len(cpu3k) == 6 and cpu3k.hours.is_monotonic_decreasing
     assert (df.s_per_step > 0).all()
+
+
+@pytest.mark.slow
+def test_finite_temperature_moduli_approach_static_at_low_T():
+    """elastic_moduli_md (NVT, time-averaged stress of +-strained cells) at 1 K must reproduce the static
+    stress-derivative stiffness of the same minimised structure: checks its strain sign, units, kinetic term."""
+    from amorph_core.md.protocols import _deform, elastic_moduli_md
+    eng = make_engine(BJPPotential(), "lammps")
+    a = random_start("sio2", 648, 2.2, seed=4)
+    base, info = eng.minimize(a, fmax=1e-4, max_iter=20000)
+    e = 0.005
+    static = np.zeros((6, 2))
+    for col, k in enumerate((0, 5)):
+        s = [eng.stress(eng.minimize(_deform(base, k, sg * e), fmax=1e-4)[0]) for sg in (1, -1)]
+        static[:, col] = (s[0] - s[1]) / (2 * e) * EV_A3_TO_GPA
+    md = elastic_moduli_md(base, engine="lammps", temperature_k=1.0, strain=e, equil_ps=1.0, average_ps=0.5,
+                           components=(0, 5))
+    C = np.array(md["C_GPa"])
+    for col, k in enumerate((0, 5)):
+        assert C[k, k] == pytest.approx(static[k, col], rel=0.1), (k, C[:, k], static[:, col])
+    assert C[1, 0] == pytest.approx(static[1, 0], abs=0.1 * static[0, 0])
+    assert static[0, 0] > 20 and static[5, 1] > 5  # a stiff solid, not a sign error

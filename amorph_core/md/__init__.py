@@ -4,6 +4,7 @@ Public API (units: eV, Å, ps, K, GPa):
     melt_quench(system, n_atoms, rate_k_ps, seed, engine='auto', out_dir=..., progress=, cancel=) -> Atoms
     refine(atoms, engine='auto', ...) -> Atoms
     elastic_moduli(atoms, engine='auto', progress=None, cancel=None) -> dict(K_GPa, G_GPa, E_GPa, poisson, C_GPa..)
+    elastic_moduli_md(atoms, engine='auto', temperature_k=300) -> the same at temperature (NVT stress averages)
     tensile_test(atoms, engine='auto', ...) -> dict(strain, stress_gpa, peak_stress_gpa, ...)
     nve_drift(atoms, ...) -> dict(drift_ev_atom_ns, ...)
     cost_table(as_frame=True) -> pandas.DataFrame (or dict) of projected melt-quench cost per rate
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from amorph_core.errors import AmorphError
 from amorph_core.md.potentials import BJPPotential, EAMFSPotential, get_potential, potential_for  # noqa: F401
-from amorph_core.md.protocols import (Cancelled, MeltQuench, cuda_present, elastic_moduli, make_engine,  # noqa: F401
-                                      melt_quench, nve_drift, random_start, refine, tensile_test)
+from amorph_core.md.protocols import (Cancelled, MeltQuench, cuda_present, elastic_moduli,  # noqa: F401
+                                      elastic_moduli_md, make_engine, melt_quench, nve_drift, random_start, refine,
+                                      tensile_test)
 
 COST_TABLE = Path(__file__).resolve().parents[2] / "assets" / "md" / "cost_table.json"
 

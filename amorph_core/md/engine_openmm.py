@@ -382,7 +382,10 @@ class OpenMMSimulation:
         if stress:
             pos = np.asarray(st.getPositions(asNumpy=True)._value)
             vel = np.asarray(st.getVelocities(asNumpy=True)._value)  # nm/ps
-            masses = np.array([self.ctx.getSystem().getParticleMass(i)._value for i in range(n)])
+            if not hasattr(self, "_masses"):
+                sysm = self.ctx.getSystem()
+                self._masses = np.array([sysm.getParticleMass(i)._value for i in range(n)])
+            masses = self._masses
             # energy derivative on a scratch context in double precision where available
             if not hasattr(self, "_sctx"):
                 self._sctx, _ = self.engine.make_context(self.atoms(), precision="double", triclinic=True)
