@@ -189,3 +189,22 @@ def test_finite_temperature_moduli_approach_static_at_low_T():
         assert C[k, k] == pytest.approx(static[k, col], rel=0.1), (k, C[:, k], static[:, col])
     assert C[1, 0] == pytest.approx(static[1, 0], abs=0.1 * static[0, 0])
     assert static[0, 0] > 20 and static[5, 1] > 5  # a stiff solid, not a sign error
+
+
+def test_openmm_minimize_collapse_is_a_clear_error():
+    """An Si-O pair pushed inside the BJP barrier (0.3 Å): L-BFGS dives into the r^-6 hole; the engine must notice
+    (energy, forces, distances), retry with step-capped FIRE, and then raise a clear AmorphError, not return a
+    structure with an energy of -1e12 eV. A healthy structure is untouched by the guard."""
+    pot = BJPPotential()
+    om = make_engine(pot, "openmm-cpu", precision="double")
+    a = random_start("sio2", 648, 2.2, seed=3)
+    ok, info = om.minimize(a, fmax=0.05, max_iter=2000)
+    assert not info.get("fire_restart") and info["energy_ev"] > -100 * len(a)
+    bad = ok.copy()
+    si = [i for i, s in enumerate(bad.get_chemical_symbols()) if s == "Si"][0]
+    o = [i for i, s in enumerate(bad.get_chemical_symbols()) if s == "O"][0]
+    pos = bad.get_positions()
+    pos[o] = pos[si] + [0.3, 0.0, 0.0]
+    bad.set_positions(pos)
+    with pytest.raises(AmorphError, match="collapsed"):
+        om.minimize(bad, fmax=1e-3, max_iter=2000)

@@ -50,6 +50,21 @@ def _upper_cell(atoms):
     return np.asarray(rcell), np.asarray(Q)
 
 
+def _collapsed(atoms, info, n_atoms) -> bool:
+    """A minimisation result that fell into a short-range collapse: absurd energy (< -100 eV/atom; BJP silica
+    sits near -18.5 eV/atom), absurd residual force (> 1e3 eV/Å) or two atoms closer than 0.9 Å."""
+    if not (math.isfinite(info["energy_ev"]) and math.isfinite(info["fmax_ev_a"])):
+        return True
+    if info["energy_ev"] < -100.0 * n_atoms or info["fmax_ev_a"] > 1e3:
+        return True
+    from amorph_core.md.protocols import check_no_collapse
+    try:
+        check_no_collapse(atoms)
+    except AmorphError:
+        return True
+    return False
+
+
 def _masses(atoms, pot):
     if isinstance(pot, EAMFSPotential):
         return np.array([pot.masses[s] for s in atoms.get_chemical_symbols()])
@@ -248,8 +263,35 @@ class OpenMMEngine:
     def minimize(self, atoms, fmax: float = 1e-4, max_iter: int = 20000, precision: str = "double"):
         """Relax positions at fixed cell (L-BFGS) until the largest force is below fmax (eV/Å) or max_iter.
 
-        Returns (relaxed atoms, info) with info: energy_ev, fmax_ev_a (residual), iterations (rounds).
+        Returns (relaxed atoms, info) with info: energy_ev, fmax_ev_a (residual), iterations (rounds), and
+        'fire_restart' True when L-BFGS threw atoms into the BJP r^-6 collapse and the relaxation was redone
+        from the input with step-capped FIRE first. AmorphError if the result is still collapsed.
         """
+        try:
+            out, info = self._lbfgs(atoms, fmax, max_iter, precision)
+            if not _collapsed(out, info, len(atoms)):
+                return out, info
+        except self._mm.OpenMMException:  # "Particle coordinate is NaN": the same collapse, caught by OpenMM
+            pass
+        # Seen on CUDA (double precision, a 3,000-atom glass compressed by 1e-3): an L-BFGS line search jumped an
+        # Si-O pair over the Born-Mayer barrier (energy -4e12 eV). Redo from the input: FIRE with every atom's
+        # step capped at 0.1 Å, then L-BFGS from there.
+        from amorph_core.md.protocols import fire_relax
+        detail = "non-finite coordinates"
+        try:
+            pre, _ = fire_relax(self, atoms, fmax=max(fmax, 1e-2), max_steps=20000)
+            out, info = self._lbfgs(pre, fmax, max_iter, precision)
+            info["fire_restart"] = True
+            if not _collapsed(out, info, len(atoms)):
+                return out, info
+            detail = f"energy {info['energy_ev']:.3g} eV, max force {info['fmax_ev_a']:.3g} eV/Å"
+        except self._mm.OpenMMException:
+            pass
+        raise AmorphError(f"energy minimisation collapsed (atoms fell into the potential's short-range r^-6 hole: "
+                          f"{detail}) even after a step-capped FIRE restart; does the structure have overlapping "
+                          "atoms?")
+
+    def _lbfgs(self, atoms, fmax, max_iter, precision):
         mm = self._mm
         ctx, R, cell = self._static_ctx(atoms, precision=precision)
         tol = fmax * EV * 10.0 / 3.0  # OpenMM tolerance is an RMS force component in kJ/mol/nm

@@ -139,6 +139,8 @@ def fire_relax(eng, atoms, fmax: float = 0.05, max_steps: int = 3000, max_move_a
         a.set_positions(x)
         e, f = eng.energy_forces(a)
         fm = float(np.max(np.linalg.norm(f, axis=1)))
+        if not np.isfinite(e) or e < -100.0 * len(a) or fm > 1e4:  # fallen into a short-range collapse: stop
+            break
     a.wrap()
     return a, {"energy_ev": float(e), "fmax_ev_a": fm, "rounds": k}
 
