@@ -19,8 +19,8 @@ porous glasses; a feel for what the cooling rate does to structure (Si–O–Si 
 
 **Limits.** Rates outside the trained range (0.1–100 K/ps for a-SiO₂) are extrapolations and flagged as
 such. The shipped models were trained for minutes of GPU time, not the paper's hours: before any MD
-refinement, 3000-atom a-SiO₂ glasses generated at 1 K/ps have about 9 % under-coordinated Si (MD glasses:
-0.05 %) and QUESTS entropies 0.3–0.6 nats above the MD glasses, while following their trend with the cooling
+refinement, 3000-atom a-SiO₂ glasses generated at 1 K/ps have about 5.5 % under-coordinated Si (MD glasses:
+0.05 %) and QUESTS entropies 0.1–0.4 nats above the MD glasses, while following their trend with the cooling
 rate (measured numbers in BENCHMARKS.md). Check every result with *Compare with MD* and refine with MD when it
 matters. Densities come from a regression on the reference
 glasses unless you set them. Nothing here replaces validation against experiment.
