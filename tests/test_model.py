@@ -11,12 +11,13 @@ TINY = dict(num_blocks=2, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, n
             avg_num_neighbors=20.0)
 
 
-@pytest.fixture(scope="module", params=[(True, True), (False, False), (True, False)],
-                ids=["conditional-speciesSC", "unconditional", "conditional-linearSC"])
+@pytest.fixture(scope="module", params=[(True, True, 2), (False, False, 1), (True, False, 1)],
+                ids=["conditional-speciesSC-radial2", "unconditional", "conditional-linearSC"])
 def model(request):
     torch.manual_seed(0)
-    cond, ssc = request.param
-    m = Denoiser(DenoiserConfig(conditional=cond, species_self_connection=ssc, **TINY)).double().eval()
+    cond, ssc, rl = request.param
+    m = Denoiser(DenoiserConfig(conditional=cond, species_self_connection=ssc, radial_layers=rl,
+                                **TINY)).double().eval()
     # random non-zero weights everywhere (e3nn initialises some paths small)
     with torch.no_grad():
         for p in m.parameters():

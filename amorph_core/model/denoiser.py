@@ -30,6 +30,7 @@ class DenoiserConfig:
     lmax: int = 2
     num_bessel: int = 16
     radial_hidden: int = 64
+    radial_layers: int = 1  # hidden layers of the radial MLP (NequIP's default is 2)
     avg_num_neighbors: float = 12.0
     conditional: bool = True
     cond_num_gaussians: int = 9
@@ -87,8 +88,8 @@ class Interaction(nn.Module):
         self.linear_pre = o3.Linear(self.irreps_in, self.irreps_in)
         self.tp = o3.TensorProduct(self.irreps_in, irreps_sh, mid_sorted, instr,
                                    shared_weights=False, internal_weights=False)
-        self.radial = FullyConnectedNet([cfg.num_bessel, cfg.radial_hidden, self.tp.weight_numel],
-                                        torch.nn.functional.silu)
+        self.radial = FullyConnectedNet([cfg.num_bessel] + [cfg.radial_hidden] * cfg.radial_layers
+                                        + [self.tp.weight_numel], torch.nn.functional.silu)
         s, v = cfg.hidden_scalars, cfg.hidden_vectors
         self.gate = Gate(f"{s}x0e", [torch.nn.functional.silu], f"{v}x0e", [torch.sigmoid], f"{v}x1o")
         self.linear_post = o3.Linear(mid_sorted.simplify(), self.gate.irreps_in)
