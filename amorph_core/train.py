@@ -43,6 +43,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     sigma_min: float = 0.001
     sigma_max: float = 0.75
+    sigma_dist: str = "uniform"  # paper: sigma ~ U(min, max); 'loguniform' puts more samples at low noise
     ema_decay: float = 0.999
     grad_clip: float = 10.0
     val_every: int = 500
@@ -120,6 +121,15 @@ def make_batch(items, sigmas, gen, device):
     batch = torch.repeat_interleave(torch.arange(len(pos), device=device), counts)
     return (torch.cat(pos), torch.stack(cells), torch.cat(sp), batch, ptr,
             torch.tensor(rates, dtype=torch.float32, device=device), torch.cat(targets))
+
+
+def sample_sigmas(rng, cfg: TrainConfig, n: int) -> np.ndarray:
+    """Per-structure noise levels (Å): U(sigma_min, sigma_max) as in the paper, or log-uniform on that range."""
+    if cfg.sigma_dist == "uniform":
+        return rng.uniform(cfg.sigma_min, cfg.sigma_max, n)
+    if cfg.sigma_dist == "loguniform":
+        return np.exp(rng.uniform(math.log(cfg.sigma_min), math.log(cfg.sigma_max), n))
+    raise AmorphError(f"sigma_dist must be 'uniform' or 'loguniform', got {cfg.sigma_dist!r}")
 
 
 def loss_on(model, batch, cutoff):
@@ -263,7 +273,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
     deadline = None if cfg.max_minutes is None else t_start + 60 * cfg.max_minutes
     while step < cfg.steps:
         idx = rng.integers(0, len(train_ds), cfg.batch_size)
-        sig = rng.uniform(cfg.sigma_min, cfg.sigma_max, cfg.batch_size)
+        sig = sample_sigmas(rng, cfg, cfg.batch_size)
         batch = make_batch([train_ds.items[i] for i in idx], sig, gen, device)
         for g in opt.param_groups:
             g["lr"] = _lr(cfg, step)

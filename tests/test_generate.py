@@ -209,3 +209,20 @@ def test_nan_from_model_is_a_clear_error(tmp_path):
     with pytest.raises(AmorphError, match="non-finite"):
         generate_structures(small(schedule=3), tmp_path / "out", generator=g)
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_sigma_distributions():
+    """Paper: sigma ~ U(0.001, 0.75) Å; the log-uniform option covers the same range with a median near 0.03 Å."""
+    import numpy as np
+
+    from amorph_core.errors import AmorphError
+    from amorph_core.train import TrainConfig, sample_sigmas
+    rng = np.random.default_rng(0)
+    u = sample_sigmas(rng, TrainConfig(), 20000)
+    lg = sample_sigmas(rng, TrainConfig(sigma_dist="loguniform"), 20000)
+    for x in (u, lg):
+        assert x.min() >= 0.001 and x.max() <= 0.75
+    assert abs(np.median(u) - 0.3755) < 0.02
+    assert abs(np.median(lg) - np.sqrt(0.001 * 0.75)) < 0.005
+    with pytest.raises(AmorphError):
+        sample_sigmas(rng, TrainConfig(sigma_dist="gamma"), 3)

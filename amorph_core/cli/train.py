@@ -20,6 +20,8 @@ def add_parser(sub):
     p.add_argument("--tiny", action="store_true", help="a tiny model for CPU smoke runs")
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sigma-dist", default="uniform", choices=["uniform", "loguniform"],
+                   help="noise levels per structure: U(0.001, 0.75) Å as in the paper (default), or log-uniform")
     return p
 
 
@@ -34,8 +36,8 @@ def run(args):
         model = dict(num_blocks=1, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, num_bessel=4)
     cfg = TrainConfig(system=args.system, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                       max_minutes=args.max_minutes, device=args.device, max_structures=args.max_structures,
-                      model=model, seed=args.seed, val_every=max(1, min(500, args.steps)),
-                      ckpt_every=max(1, min(1000, args.steps)), warmup=min(200, max(1, args.steps // 10)))
+                      model=model, seed=args.seed, sigma_dist=args.sigma_dist,
+                      val_every=max(1, min(500, args.steps)), ckpt_every=max(1, min(1000, args.steps)), warmup=min(200, max(1, args.steps // 10)))
     train(cfg, args.out, resume=not args.no_resume)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # skip interpreter teardown of the DDP reducer (see train)
         sys.stdout.flush()
