@@ -37,7 +37,8 @@ def run(args):
     cfg = TrainConfig(system=args.system, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                       max_minutes=args.max_minutes, device=args.device, max_structures=args.max_structures,
                       model=model, seed=args.seed, sigma_dist=args.sigma_dist,
-                      val_every=max(1, min(500, args.steps)), ckpt_every=max(1, min(1000, args.steps)), warmup=min(200, max(1, args.steps // 10)))
+                      val_every=max(1, min(500, args.steps)), ckpt_every=max(1, min(1000, args.steps)),
+                      warmup=min(200, max(1, args.steps // 10)))
     train(cfg, args.out, resume=not args.no_resume)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # skip interpreter teardown of the DDP reducer (see train)
         sys.stdout.flush()
