@@ -163,6 +163,17 @@ def _lr(cfg: TrainConfig, step: int) -> float:
 _KEEP_ALIVE: list = []
 
 
+def end_distributed_process() -> None:
+    """In a torchrun rank (WORLD_SIZE > 1), end the process now, after flushing output: interpreter teardown
+    would destroy the DDP reducer kept alive by train() and can deadlock (see train). Otherwise a no-op."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+
 def _past_deadline(deadline: float, step: int, distributed: bool, device) -> bool:
     """True once the wall-clock deadline has passed. With several ranks, rank 0's clock decides, checked every
     10 steps, so that all ranks stop after the same step (a rank that stopped alone would hang the others)."""

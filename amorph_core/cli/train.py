@@ -1,9 +1,6 @@
 """`amorph train`: train (or resume) a denoiser on the reference glasses of a system."""
 from __future__ import annotations
 
-import os
-import sys
-
 
 def add_parser(sub):
     p = sub.add_parser("train", help="train a denoiser on the reference glasses",
@@ -27,7 +24,7 @@ def add_parser(sub):
 
 def run(args):
     from amorph_core.errors import AmorphError
-    from amorph_core.train import TrainConfig, train
+    from amorph_core.train import TrainConfig, end_distributed_process, train
 
     if args.steps <= 0 or args.batch_size <= 0:
         raise AmorphError("--steps and --batch-size must be positive")
@@ -40,8 +37,5 @@ def run(args):
                       val_every=max(1, min(500, args.steps)), ckpt_every=max(1, min(1000, args.steps)),
                       warmup=min(200, max(1, args.steps // 10)))
     train(cfg, args.out, resume=not args.no_resume)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # skip interpreter teardown of the DDP reducer (see train)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+    end_distributed_process()
     return 0

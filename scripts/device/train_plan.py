@@ -18,7 +18,7 @@ import torch
 torch.backends.cuda.matmul.allow_tf32 = True
 torch.backends.cudnn.allow_tf32 = True
 
-from amorph_core.train import TrainConfig, train  # noqa: E402
+from amorph_core.train import TrainConfig, end_distributed_process, train  # noqa: E402
 
 d, minutes, extra, lr, bs = Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
 system = sys.argv[6] if len(sys.argv) > 6 else "sio2"
@@ -43,6 +43,4 @@ t0 = time.perf_counter()
 train(cfg, d, resume=True)
 if rank == 0:
     print(f"training wall time {time.perf_counter() - t0:.1f} s")
-if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # skip interpreter teardown of the DDP reducer (see amorph_core.train)
-    sys.stdout.flush()
-    os._exit(0)
+end_distributed_process()
