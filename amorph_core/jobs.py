@@ -143,10 +143,10 @@ def _analyze_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
                   per_atom=params.get("per_atom", False), name=str(p or atoms.info.get("sample", k)))
         try:
             res = analyze_structure(atoms, params.get("system"), voronoi=params.get("voronoi"), **kw)
-        except Exception as exc:  # pyvoro's VoronoiPlusPlusError derives from Exception only
+        except AmorphError as exc:  # the Voronoi step turns voro++'s errors into AmorphError
             # voro++ refuses unphysical inputs (an atom inside a bigger neighbour's radical cell): keep the
             # other analyses and say why the Voronoi part is missing
-            if "Voronoi" not in f"{type(exc).__name__}{exc}":
+            if "Voronoi" not in str(exc):
                 raise
             res = analyze_structure(atoms, params.get("system"), voronoi=False, **kw)
             res["voronoi_error"] = (f"Voronoi tessellation failed ({exc}); usually atoms far closer than a bond "
@@ -178,13 +178,10 @@ def _compare_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
     ref = _references_for(params)
     if cancel.is_set():
         return {"paths": []}
-    import inspect
-
-    kw = {"cancel": cancel} if "cancel" in inspect.signature(compare_sets).parameters else {}
     try:
         res = compare_sets(gen, ref, params.get("system"), rings=params.get("rings", True),
                            entropy=params.get("entropy", True),
-                           progress=lambda msg: progress({"kind": "message", "message": str(msg)}), **kw)
+                           progress=lambda msg: progress({"kind": "message", "message": str(msg)}), cancel=cancel)
     except AmorphError:
         if cancel.is_set():
             return {"paths": []}

@@ -325,7 +325,7 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
                       "glass or run another seed", AmorphWarning)
     glass.info.update({"cooling_rate_k_ps": r, "seed": int(seed), "engine": f"{eng.name}-{eng.platform_name}",
                        "potential": pot.name, "protocol": json.dumps(asdict(proto)),
-                       "density_g_cm3": round(dens(glass), 5), "system": sysd.name})
+                       "density_g_cm3": round(d_end, 5), "system": sysd.name})
     if out:
         import ase.io
         ase.io.write(out / "final.extxyz", glass, format="extxyz")
