@@ -2,21 +2,21 @@
 
 python benchmarks/extra_clean_steps.py GLASS.extxyz [...]   (CPU; 40 extra steps of x <- x - eps(x) each)
 """
-import sys, time, torch, numpy as np
+import sys
+import time
+
+import torch
+
 from amorph_core.structures import read_structure
 from amorph_core.generate import Generator
-from amorph_core.diffusion.sampler import BatchState, run_sampler
+from amorph_core.diffusion.sampler import run_sampler
 from amorph_core.analysis import analyze_structure
 torch.set_num_threads(1)
 g = Generator("sio2", None, "cpu")
 for f in sys.argv[1:]:
     a = read_structure(f)
     s0 = analyze_structure(a, rings=False, entropy=False)["summary"]
-    sp = torch.tensor([0 if s == "Si" else 1 for s in a.get_chemical_symbols()])
-    st = BatchState(positions=torch.tensor(a.positions, dtype=torch.float32),
-                    cells=torch.tensor(a.cell.array, dtype=torch.float32)[None], species=sp,
-                    batch=torch.zeros(len(a), dtype=torch.long), ptr=(0, len(a)),
-                    cond=torch.tensor([0.0]))
+    st = g.batch_state([a])  # cooling rate from the file's header
     t = time.time()
     out = run_sampler(st, g.predictor(), [0.0] * 40, [torch.Generator()])
     b = a.copy(); b.positions = out.positions.numpy()

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from amorph_core.analysis import analyze_structure
-from amorph_core.diffusion.sampler import BatchState, run_sampler
+from amorph_core.diffusion.sampler import run_sampler
 from amorph_core.generate import Generator
 from amorph_core.structures import read_structure
 
@@ -21,11 +21,7 @@ torch.set_num_threads(1)
 g = Generator("sio2", None, "cpu")
 a = read_structure(f)
 before = analyze_structure(a, rings=False, entropy=False)["summary"]
-sp = torch.tensor([0 if s == "Si" else 1 for s in a.get_chemical_symbols()])
-rate = float(a.info.get("cooling_rate_k_ps", 1.0))
-st = BatchState(positions=torch.tensor(a.positions, dtype=torch.float32),
-                cells=torch.tensor(a.cell.array, dtype=torch.float32)[None], species=sp,
-                batch=torch.zeros(len(a), dtype=torch.long), ptr=(0, len(a)), cond=torch.tensor([np.log10(rate)]))
+st = g.batch_state([a])  # cooling rate from the file's header
 sigmas = list(np.linspace(s0, 0.0, nn, endpoint=False)) + [0.0] * nc
 gen = torch.Generator().manual_seed(seed)
 t = time.time()
