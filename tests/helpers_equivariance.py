@@ -8,6 +8,23 @@ import torch
 from amorph_core.model.graph import periodic_graph
 
 
+#: a tiny denoiser configuration for CPU tests
+TINY = dict(num_blocks=2, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, num_bessel=6,
+            avg_num_neighbors=20.0)
+
+
+def tiny_model(dtype=torch.float32, **overrides):
+    """A tiny Denoiser with random non-zero weights everywhere (e3nn initialises some paths small), in eval mode."""
+    from amorph_core.model import Denoiser, DenoiserConfig
+
+    torch.manual_seed(0)
+    m = Denoiser(DenoiserConfig(**{**TINY, **overrides})).to(dtype).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return m
+
+
 def random_structure(n=60, length=11.0, n_species=2, seed=0, cell=None):
     rng = np.random.default_rng(seed)
     cell = np.diag([length, length * 1.1, length * 0.95]) if cell is None else np.asarray(cell)

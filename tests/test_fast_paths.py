@@ -5,23 +5,13 @@ import torch
 from ase.io import read
 
 from amorph_core.generate import GenerationRequest, Generator, generate_structures
-from amorph_core.model import Denoiser, DenoiserConfig
 from amorph_core.model.graph import (bucket_size, edge_order, edge_order_argsort, edge_ptr, pad_edges,
                                      periodic_graph)
-from tests.helpers_equivariance import random_structure
-
-TINY = dict(num_blocks=2, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, num_bessel=6,
-            avg_num_neighbors=20.0)
-
+from tests.helpers_equivariance import random_structure, tiny_model
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(0)
-    m = Denoiser(DenoiserConfig(conditional=True, **TINY)).eval()
-    with torch.no_grad():
-        for p in m.parameters():
-            p.add_(0.1 * torch.randn_like(p))
-    return m
+    return tiny_model(conditional=True)
 
 
 def _batch(dtype=torch.float32):

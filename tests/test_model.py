@@ -3,26 +3,16 @@ import numpy as np
 import pytest
 import torch
 
-from amorph_core.model import Denoiser, DenoiserConfig, load_model, save_checkpoint
+from amorph_core.model import load_model, save_checkpoint
 from amorph_core.model.graph import periodic_graph
-from tests.helpers_equivariance import assert_o3_equivariant, predict, random_structure
-
-TINY = dict(num_blocks=2, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, num_bessel=6,
-            avg_num_neighbors=20.0)
+from tests.helpers_equivariance import assert_o3_equivariant, predict, random_structure, tiny_model
 
 
 @pytest.fixture(scope="module", params=[(True, True, 2), (False, False, 1), (True, False, 1)],
                 ids=["conditional-speciesSC-radial2", "unconditional", "conditional-linearSC"])
 def model(request):
-    torch.manual_seed(0)
     cond, ssc, rl = request.param
-    m = Denoiser(DenoiserConfig(conditional=cond, species_self_connection=ssc, radial_layers=rl,
-                                **TINY)).double().eval()
-    # random non-zero weights everywhere (e3nn initialises some paths small)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.add_(0.1 * torch.randn_like(p))
-    return m
+    return tiny_model(torch.float64, conditional=cond, species_self_connection=ssc, radial_layers=rl)
 
 
 def test_output_is_nontrivial(model):
