@@ -51,13 +51,12 @@ def _upper_cell(atoms):
 
 
 def _collapsed(atoms, info, n_atoms) -> bool:
-    """A minimisation result that fell into a short-range collapse: absurd energy (< -100 eV/atom; BJP silica
-    sits near -18.5 eV/atom), absurd residual force (> 1e3 eV/Å) or two atoms closer than 0.9 Å."""
-    if not (math.isfinite(info["energy_ev"]) and math.isfinite(info["fmax_ev_a"])):
+    """A minimisation result that fell into a short-range collapse: absurd energy or residual force (> 1e3 eV/Å;
+    protocols.absurd_energy_or_force) or two atoms closer than 0.9 Å."""
+    from amorph_core.md.protocols import absurd_energy_or_force, check_no_collapse
+
+    if absurd_energy_or_force(info["energy_ev"], info["fmax_ev_a"], n_atoms):
         return True
-    if info["energy_ev"] < -100.0 * n_atoms or info["fmax_ev_a"] > 1e3:
-        return True
-    from amorph_core.md.protocols import check_no_collapse
     try:
         check_no_collapse(atoms)
     except AmorphError:

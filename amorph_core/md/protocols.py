@@ -105,6 +105,14 @@ def random_start(system: str, n_atoms: int, density_g_cm3: float, seed: int, min
     return a
 
 
+def absurd_energy_or_force(energy_ev: float, fmax_ev_a: float, n_atoms: int, fmax_limit_ev_a: float = 1e3) -> bool:
+    """Signs of a short-range collapse: a non-finite value, an energy below -100 eV/atom (BJP silica sits near
+    -18.5 eV/atom, CuZr near -5) or a largest force above fmax_limit_ev_a (eV/Å)."""
+    if not (math.isfinite(energy_ev) and math.isfinite(fmax_ev_a)):
+        return True
+    return energy_ev < -100.0 * n_atoms or fmax_ev_a > fmax_limit_ev_a
+
+
 def fire_relax(eng, atoms, fmax: float = 0.05, max_steps: int = 3000, max_move_a: float = 0.1):
     """FIRE relaxation (Bitzek et al. 2006) at fixed cell with every atom's step capped at max_move_a (Å), through
     eng.energy_forces. Used on random or generated starts: L-BFGS line searches there can throw an Si-O pair over
@@ -139,7 +147,7 @@ def fire_relax(eng, atoms, fmax: float = 0.05, max_steps: int = 3000, max_move_a
         a.set_positions(x)
         e, f = eng.energy_forces(a)
         fm = float(np.max(np.linalg.norm(f, axis=1)))
-        if not np.isfinite(e) or e < -100.0 * len(a) or fm > 1e4:  # fallen into a short-range collapse: stop
+        if absurd_energy_or_force(e, fm, len(a), fmax_limit_ev_a=1e4):  # fallen into a short-range collapse
             break
     a.wrap()
     return a, {"energy_ev": float(e), "fmax_ev_a": fm, "rounds": k}
