@@ -9,6 +9,6 @@ timeout 270 python3 benchmarks/bench_sampler.py $B/speed --sections speed --mode
 timeout 120 python3 benchmarks/bench_sampler.py $B/large --sections large --modes graph --large-schedule fast \
   > $OUT/large.log 2>&1
 timeout 150 python3 benchmarks/md_gpu_suite.py $B/md --parts moduli --budget-s 130 > $OUT/md.log 2>&1
-for d in speed large md; do cp $B/$d/*.json $OUT/ 2>/dev/null; done
+for d in speed large md; do for f in $B/$d/*.json; do cp $f $OUT/${d}_$(basename $f); done; done
 grep -h -v -i -E "warn|deprecat" $OUT/speed.log $OUT/large.log | grep -E "^(old|eager|graph|compile|full|batch)|seconds|peak" | head -30
 tail -n 15 $OUT/md.log
