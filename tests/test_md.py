@@ -208,3 +208,23 @@ def test_openmm_minimize_collapse_is_a_clear_error():
     bad.set_positions(pos)
     with pytest.raises(AmorphError, match="collapsed"):
         om.minimize(bad, fmax=1e-3, max_iter=2000)
+
+
+def test_openmm_minimize_finishes_with_fire_when_lbfgs_keeps_collapsing(monkeypatch):
+    """On CUDA, L-BFGS collapsed a strained glass even after the FIRE pre-relaxation: the engine must then finish
+    with FIRE alone and return a relaxed, uncollapsed structure at the requested force tolerance."""
+    pot = BJPPotential()
+    om = make_engine(pot, "openmm-cpu", precision="double")
+    a = random_start("sio2", 648, 2.2, seed=3)
+    ok, _ = om.minimize(a, fmax=0.05, max_iter=2000)
+    strained = ok.copy()
+    strained.set_cell(np.asarray(ok.get_cell()) * [1.002, 1.0, 1.0], scale_atoms=True)
+
+    def lbfgs_collapses(*args, **kwargs):
+        raise om._mm.OpenMMException("Particle coordinate is NaN")
+
+    monkeypatch.setattr(om, "_lbfgs", lbfgs_collapses)
+    out, info = om.minimize(strained, fmax=0.05, max_iter=2000)
+    assert info["fire_only"] and info["fmax_ev_a"] <= 0.05
+    assert info["energy_ev"] > -100 * len(out)
+    assert np.allclose(out.get_cell(), strained.get_cell())
