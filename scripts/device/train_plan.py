@@ -6,6 +6,7 @@ python3 scripts/device/train_plan.py MODEL_DIR MINUTES EXTRA_STEPS LR BATCH_PER_
 The first call writes MODEL_DIR/plan.json (cycle start = the checkpoint's step, end = start + EXTRA_STEPS);
 later calls read it and resume the same cycle, so a long schedule survives the 10-minute call limit.
 AMORPH_SIGMA_DIST=loguniform (first call) trains with log-uniform noise levels instead of the paper's uniform ones;
+AMORPH_MODEL_JSON='{"hidden_vectors": 64}' (first call, empty MODEL_DIR) sets the architecture of a new model;
 AMORPH_SIGMA_MAX=0.4 (first call) narrows the noise range from the paper's 0.75 Å (a low-noise fine-tune).
 """
 import json
@@ -32,13 +33,15 @@ else:
     plan = {"schedule_start": start, "steps": start + extra, "lr": lr, "batch_per_rank": bs,
             "world_size": int(os.environ.get("WORLD_SIZE", "1")),
             "sigma_dist": os.environ.get("AMORPH_SIGMA_DIST", "uniform"),
-            "sigma_max": float(os.environ.get("AMORPH_SIGMA_MAX", "0.75"))}
+            "sigma_max": float(os.environ.get("AMORPH_SIGMA_MAX", "0.75")),
+            "model": json.loads(os.environ.get("AMORPH_MODEL_JSON", "{}"))}
     if rank == 0:
         plan_path.write_text(json.dumps(plan, indent=1))
 cfg = TrainConfig(system=system, steps=plan["steps"], batch_size=plan["batch_per_rank"], lr=plan["lr"],
                   lr_min=1e-5, warmup=200, schedule_start=plan["schedule_start"], val_every=500,
                   ckpt_every=500, device="cuda", max_minutes=minutes,
-                  sigma_dist=plan.get("sigma_dist", "uniform"), sigma_max=plan.get("sigma_max", 0.75))
+                  sigma_dist=plan.get("sigma_dist", "uniform"), sigma_max=plan.get("sigma_max", 0.75),
+                  model=plan.get("model", {}))
 if rank == 0:
     print(f"plan {plan}")
 t0 = time.perf_counter()
