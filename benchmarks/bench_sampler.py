@@ -128,7 +128,7 @@ if "speed" in sections:
     starts = build_starts(req)
     gens = {}
     t = time.perf_counter()
-    eager = Generator("sio2", None, dev)
+    eager = Generator("sio2", None, dev, mode="eager")
     res["load_s"] = time.perf_counter() - t
     with eager.sampling():
         st = eager.batch_state(starts)
