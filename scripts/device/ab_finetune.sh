@@ -10,8 +10,11 @@ tr() {  # VARIANT GPUS PORT SIGMA_MAX
 tr A 0,1 29511 0.75 & tr B 2,3 29522 $SMAX & wait
 tail -4 $OUT/train_A.log $OUT/train_B.log
 ev() {  # VARIANT GPU RATE SEEDS
-  CUDA_VISIBLE_DEVICES=$2 python3 scripts/device/sample_eval.py /tmp/$1 $OUT/gen_$1_$3 $3 3000 $4 paper > $OUT/gen_$1_$3.log 2>&1
+  CUDA_VISIBLE_DEVICES=$2 python3 scripts/device/sample_eval.py /tmp/$1 /tmp/g/gen_$1_$3 $3 3000 $4 paper > /tmp/g/gen_$1_$3.log 2>&1
 }
+mkdir -p /tmp/g
 ev A 0 1.0 0-5 & ev B 1 1.0 0-5 & ev A 2 0.1 10-13 & ev B 3 0.1 10-13 & wait
-grep -h "rate" $OUT/gen_*.log
-for v in A B; do mkdir -p $OUT/model_$v; cp /tmp/$v/*.json /tmp/$v/*.jsonl /tmp/$v/*.pt $OUT/model_$v/; done
+grep -h "rate" /tmp/g/gen_*.log
+# $OUT brings back only a few files per call: one archive of the glasses, logs and both checkpoints
+for v in A B; do mkdir -p /tmp/g/model_$v; cp /tmp/$v/*.json /tmp/$v/*.jsonl /tmp/$v/*.pt /tmp/g/model_$v/; done
+tar czf $OUT/ab.tgz -C /tmp/g .
