@@ -8,7 +8,7 @@ tr() {  # VARIANT GPUS PORT SIGMA_MAX
     --rdzv-endpoint=localhost:$3 scripts/device/train_plan.py /tmp/$1 $MIN $EXTRA $LR 8 > $OUT/train_$1.log 2>&1
 }
 tr A 0,1 29511 0.75 & tr B 2,3 29522 $SMAX & wait
-tail -4 $OUT/train_A.log $OUT/train_B.log
+tail -n 4 $OUT/train_A.log $OUT/train_B.log
 ev() {  # VARIANT GPU RATE SEEDS
   CUDA_VISIBLE_DEVICES=$2 python3 scripts/device/sample_eval.py /tmp/$1 /tmp/g/gen_$1_$3 $3 3000 $4 paper > /tmp/g/gen_$1_$3.log 2>&1
 }
