@@ -12,7 +12,6 @@ an out-of-memory crash.
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 

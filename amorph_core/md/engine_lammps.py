@@ -206,7 +206,6 @@ class LammpsSimulation:
         return np.array([[L[0], 0, 0], [xy, L[1], 0], [xz, yz, L[2]]])
 
     def set_cell_affine(self, new_cell):
-        c = self.cell()
         self.lmp.command(f"change_box all x final 0 {float(new_cell[0, 0])!r} y final 0 {float(new_cell[1, 1])!r} "
                          f"z final 0 {float(new_cell[2, 2])!r} remap units box")
 

@@ -5,11 +5,10 @@ into out_dir and can resume from the checkpoint it writes there. Units: K, ps, f
 """
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
