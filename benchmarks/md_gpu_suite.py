@@ -26,15 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timed_log import timed_log  # noqa: E402  (benchmarks/, the script's own folder)
+
 T0 = time.time()
 RESULT: dict = {}
 
 
 def log(out, *msg):
-    line = f"[{time.time() - T0:7.1f}s] " + " ".join(str(m) for m in msg)
-    print(line, flush=True)
-    with open(Path(out) / "gpu_suite_log.txt", "a") as fh:
-        fh.write(line + "\n")
+    timed_log(Path(out) / "gpu_suite_log.txt", T0, *msg)
 
 
 def save(out):
