@@ -277,7 +277,6 @@ class OpenMMEngine:
         # Si-O pair over the Born-Mayer barrier (energy -4e12 eV). Redo from the input: FIRE with every atom's
         # step capped at 0.1 Å, then L-BFGS from there.
         from amorph_core.md.protocols import fire_relax
-        detail = "non-finite coordinates"
         pre, pinfo = fire_relax(self, atoms, fmax=max(fmax, 1e-2), max_steps=20000)
         if not _collapsed(pre, pinfo, len(atoms)):
             try:
