@@ -191,15 +191,20 @@ def test_finite_temperature_moduli_approach_static_at_low_T():
     assert static[0, 0] > 20 and static[5, 1] > 5  # a stiff solid, not a sign error
 
 
-def test_openmm_minimize_collapse_is_a_clear_error():
+@pytest.fixture(scope="module")
+def openmm_cpu_relaxed():
+    """OpenMM CPU engine (double) and a 648-atom random SiO2 start relaxed by it to 0.05 eV/Å, with the info."""
+    om = make_engine(BJPPotential(), "openmm-cpu", precision="double")
+    ok, info = om.minimize(random_start("sio2", 648, 2.2, seed=3), fmax=0.05, max_iter=2000)
+    return om, ok, info
+
+
+def test_openmm_minimize_collapse_is_a_clear_error(openmm_cpu_relaxed):
     """An Si-O pair pushed inside the BJP barrier (0.3 Å): L-BFGS dives into the r^-6 hole; the engine must notice
     (energy, forces, distances), retry with step-capped FIRE, and then raise a clear AmorphError, not return a
     structure with an energy of -1e12 eV. A healthy structure is untouched by the guard."""
-    pot = BJPPotential()
-    om = make_engine(pot, "openmm-cpu", precision="double")
-    a = random_start("sio2", 648, 2.2, seed=3)
-    ok, info = om.minimize(a, fmax=0.05, max_iter=2000)
-    assert not info.get("fire_restart") and info["energy_ev"] > -100 * len(a)
+    om, ok, info = openmm_cpu_relaxed
+    assert not info.get("fire_restart") and info["energy_ev"] > -100 * len(ok)
     bad = ok.copy()
     si = [i for i, s in enumerate(bad.get_chemical_symbols()) if s == "Si"][0]
     o = [i for i, s in enumerate(bad.get_chemical_symbols()) if s == "O"][0]
@@ -210,13 +215,10 @@ def test_openmm_minimize_collapse_is_a_clear_error():
         om.minimize(bad, fmax=1e-3, max_iter=2000)
 
 
-def test_openmm_minimize_finishes_with_fire_when_lbfgs_keeps_collapsing(monkeypatch):
+def test_openmm_minimize_finishes_with_fire_when_lbfgs_keeps_collapsing(openmm_cpu_relaxed, monkeypatch):
     """On CUDA, L-BFGS collapsed a strained glass even after the FIRE pre-relaxation: the engine must then finish
     with FIRE alone and return a relaxed, uncollapsed structure at the requested force tolerance."""
-    pot = BJPPotential()
-    om = make_engine(pot, "openmm-cpu", precision="double")
-    a = random_start("sio2", 648, 2.2, seed=3)
-    ok, _ = om.minimize(a, fmax=0.05, max_iter=2000)
+    om, ok, _ = openmm_cpu_relaxed
     strained = ok.copy()
     strained.set_cell(np.asarray(ok.get_cell()) * [1.002, 1.0, 1.0], scale_atoms=True)
 
