@@ -43,7 +43,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     sigma_min: float = 0.001
     sigma_max: float = 0.75
-    sigma_dist: str = "uniform"  # paper: sigma ~ U(min, max); 'loguniform' puts more samples at low noise
+    sigma_dist: str = "uniform"  # paper: sigma ~ U(min, max); 'loguniform' / 'mixture' (half each) weight low noise
     ema_decay: float = 0.999
     grad_clip: float = 10.0
     val_every: int = 500
@@ -124,12 +124,16 @@ def make_batch(items, sigmas, gen, device):
 
 
 def sample_sigmas(rng, cfg: TrainConfig, n: int) -> np.ndarray:
-    """Per-structure noise levels (Å): U(sigma_min, sigma_max) as in the paper, or log-uniform on that range."""
+    """Per-structure noise levels (Å): U(sigma_min, sigma_max) as in the paper, log-uniform on that range, or
+    'mixture': each structure's level drawn from one of the two with probability 1/2."""
     if cfg.sigma_dist == "uniform":
         return rng.uniform(cfg.sigma_min, cfg.sigma_max, n)
+    log_uniform = np.exp(rng.uniform(math.log(cfg.sigma_min), math.log(cfg.sigma_max), n))
     if cfg.sigma_dist == "loguniform":
-        return np.exp(rng.uniform(math.log(cfg.sigma_min), math.log(cfg.sigma_max), n))
-    raise AmorphError(f"sigma_dist must be 'uniform' or 'loguniform', got {cfg.sigma_dist!r}")
+        return log_uniform
+    if cfg.sigma_dist == "mixture":
+        return np.where(rng.random(n) < 0.5, rng.uniform(cfg.sigma_min, cfg.sigma_max, n), log_uniform)
+    raise AmorphError(f"sigma_dist must be 'uniform', 'loguniform' or 'mixture', got {cfg.sigma_dist!r}")
 
 
 def loss_on(model, batch, cutoff):

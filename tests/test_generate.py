@@ -220,9 +220,12 @@ def test_sigma_distributions():
     rng = np.random.default_rng(0)
     u = sample_sigmas(rng, TrainConfig(), 20000)
     lg = sample_sigmas(rng, TrainConfig(sigma_dist="loguniform"), 20000)
-    for x in (u, lg):
+    mx = sample_sigmas(rng, TrainConfig(sigma_dist="mixture"), 20000)
+    for x in (u, lg, mx):
         assert x.min() >= 0.001 and x.max() <= 0.75
     assert abs(np.median(u) - 0.3755) < 0.02
     assert abs(np.median(lg) - np.sqrt(0.001 * 0.75)) < 0.005
+    # mixture: P(sigma < 0.03 Å) = (0.029 / 0.749 + ln(30) / ln(750)) / 2 = 0.277
+    assert abs((mx < 0.03).mean() - 0.277) < 0.015
     with pytest.raises(AmorphError):
         sample_sigmas(rng, TrainConfig(sigma_dist="gamma"), 3)

@@ -17,8 +17,8 @@ def add_parser(sub):
     p.add_argument("--tiny", action="store_true", help="a tiny model for CPU smoke runs")
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sigma-dist", default="uniform", choices=["uniform", "loguniform"],
-                   help="noise levels per structure: U(0.001, 0.75) Å as in the paper (default), or log-uniform")
+    p.add_argument("--sigma-dist", default="uniform", choices=["uniform", "loguniform", "mixture"],
+                   help="noise levels per structure: U(0.001, 0.75) Å as in the paper (default), log-uniform, or a 50/50 mixture")
     return p
 
 

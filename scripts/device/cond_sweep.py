@@ -1,7 +1,9 @@
 """Device run: conditioning sweep in one process (one Generator, so the CUDA graph is captured once).
 
 python3 scripts/device/cond_sweep.py MODEL_DIR OUT_DIR SEEDS RATE [RATE ...]   (3000 atoms, paper schedule)
-Writes OUT_DIR/c_<rate>/*.extxyz; judge with benchmarks/eval_conditioning.py.
+Writes OUT_DIR/c_<rate>/*.extxyz; judge with benchmarks/eval_conditioning.py. Send its output to a file under
+$OUT, not through a pipe: a call cut at its time limit returns nothing of a pipe's buffer (session 9 lost a
+run that way).
 """
 import sys
 import time
