@@ -44,6 +44,8 @@ class TrainConfig:
     sigma_min: float = 0.001
     sigma_max: float = 0.75
     sigma_dist: str = "uniform"  # paper: sigma ~ U(min, max); 'loguniform' / 'mixture' (half each) weight low noise
+    loss_weight: str = "paper"  # paper eq. 5 (plain MSE); 'balanced': x (sigma_max^2 + s_w^2) / (sigma^2 + s_w^2)
+    loss_weight_sigma: float = 0.05  # s_w (Å) of the balanced weight: below it the weight stops growing
     ema_decay: float = 0.999
     grad_clip: float = 10.0
     val_every: int = 500
@@ -136,11 +138,32 @@ def sample_sigmas(rng, cfg: TrainConfig, n: int) -> np.ndarray:
     raise AmorphError(f"sigma_dist must be 'uniform', 'loguniform' or 'mixture', got {cfg.sigma_dist!r}")
 
 
-def loss_on(model, batch, cutoff):
+def loss_weights(cfg: TrainConfig, sigmas) -> np.ndarray:
+    """Per-structure loss weights for noise levels sigmas (Å): 1 for the paper's eq. 5; 'balanced' scales a
+    structure's squared error by (sigma_max^2 + s_w^2) / (sigma^2 + s_w^2) (1 at sigma_max, ~sigma_max^2 / s_w^2
+    at low noise), so that low-noise errors, which set the bond lengths the final clean steps converge to,
+    are not drowned by the ~1 Å^2 errors at high noise."""
+    sigmas = np.asarray(sigmas, dtype=float)
+    if cfg.loss_weight == "paper":
+        return np.ones_like(sigmas)
+    if cfg.loss_weight == "balanced":
+        sw2 = cfg.loss_weight_sigma ** 2
+        return (cfg.sigma_max ** 2 + sw2) / (sigmas ** 2 + sw2)
+    raise AmorphError(f"loss_weight must be 'paper' or 'balanced', got {cfg.loss_weight!r}")
+
+
+def loss_on(model, batch, cutoff, weights=None):
+    """Eq. 5: mean over atoms of |predicted - true displacement|^2 (Å^2); weights: one per structure, or None.
+    Returns (optimised loss, plain eq.-5 loss)."""
     pos, cells, sp, bidx, ptr, rates, target = batch
     src, dst, vec = periodic_graph(pos, cells, ptr, cutoff)
     pred = model(sp, src, dst, vec, bidx, rates)
-    return ((pred - target) ** 2).sum(dim=1).mean()
+    per_atom = ((pred - target) ** 2).sum(dim=1)
+    plain = per_atom.mean()
+    if weights is None:
+        return plain, plain
+    w = torch.as_tensor(weights, dtype=per_atom.dtype, device=per_atom.device)[bidx]
+    return (w * per_atom).mean(), plain
 
 
 @torch.no_grad()
@@ -151,7 +174,7 @@ def validation_loss(model, ds: Dataset, cutoff, device, sigmas=(0.05, 0.2, 0.4, 
     total, n = 0.0, 0
     for item in ds.items:
         for s in sigmas:
-            total += float(loss_on(model, make_batch([item], [s], gen, device), cutoff))
+            total += float(loss_on(model, make_batch([item], [s], gen, device), cutoff)[1])
             n += 1
     return total / n
 
@@ -292,7 +315,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
         batch = make_batch([train_ds.items[i] for i in idx], sig, gen, device)
         for g in opt.param_groups:
             g["lr"] = _lr(cfg, step)
-        loss = loss_on(net, batch, model_cfg.cutoff)
+        loss, plain = loss_on(net, batch, model_cfg.cutoff,
+                              None if cfg.loss_weight == "paper" else loss_weights(cfg, sig))
         if not torch.isfinite(loss):
             raise AmorphError(f"training diverged: non-finite loss at step {step}")
         opt.zero_grad(set_to_none=True)
@@ -304,7 +328,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(d).add_(pm.detach(), alpha=1 - d)
         step += 1
-        losses.append(float(loss.detach()))
+        losses.append(float(plain.detach()))  # logged as eq. 5 whatever the weighting, so runs compare
         if main and (step % 50 == 0 or step == cfg.steps):
             row = {"step": step, "loss_A2": float(np.mean(losses)), "lr": _lr(cfg, step - 1),
                    "elapsed_s": round(time.perf_counter() - t_start, 2)}

@@ -20,6 +20,6 @@ print(f"model {name}, {min(n, len(ds))} validation glasses")
 print("sigma_A  mse_A2   mse/(3 sigma^2)")
 with torch.no_grad():
     for s in (0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.4, 0.75):
-        vals = [float(loss_on(model, make_batch([it], [s], gen, "cpu"), model.cfg.cutoff)) for it in ds.items[:n]]
+        vals = [float(loss_on(model, make_batch([it], [s], gen, "cpu"), model.cfg.cutoff)[1]) for it in ds.items[:n]]
         mse = sum(vals) / len(vals)
         print(f"{s:7.3f} {mse:9.5f} {mse / (3 * s * s):9.3f}")

@@ -150,6 +150,41 @@ def test_cli_train_tiny(tmp_path):
     assert json.loads((tmp_path / "m" / "config.json").read_text())["meta"]["step"] == 6
 
 
+def test_loss_weights():
+    """Eq. 5 unweighted by default; 'balanced' is 1 at sigma_max and grows to (0.75^2 + 0.05^2) / 0.05^2 at zero
+    noise; the weighted loss is the per-structure weighted mean of the same squared errors."""
+    import numpy as np
+    import torch
+
+    from amorph_core.errors import AmorphError
+    from amorph_core.model import Denoiser, DenoiserConfig
+    from amorph_core.train import Dataset, TrainConfig, loss_on, loss_weights, make_batch
+    s = np.array([0.0, 0.01, 0.1, 0.75])
+    assert np.all(loss_weights(TrainConfig(), s) == 1.0)
+    w = loss_weights(TrainConfig(loss_weight="balanced"), s)
+    assert w[-1] == pytest.approx(1.0) and w[0] == pytest.approx((0.75 ** 2 + 0.05 ** 2) / 0.05 ** 2)
+    assert np.all(np.diff(w) < 0)
+    with pytest.raises(AmorphError):
+        loss_weights(TrainConfig(loss_weight="snr"), s)
+    ds = Dataset("sio2", "train", ("Si", "O"), "cpu", 2)
+    model = Denoiser(DenoiserConfig(elements=("Si", "O"), num_blocks=1, hidden_scalars=8, hidden_vectors=4,
+                                    radial_hidden=8, num_bessel=4, conditional=True))
+    gen = torch.Generator().manual_seed(0)
+    batch = make_batch(ds.items[:2], [0.05, 0.3], gen, "cpu")
+    with torch.no_grad():
+        plain, plain2 = loss_on(model, batch, 5.0)
+        weighted, plain3 = loss_on(model, batch, 5.0, [3.0, 0.5])
+    assert plain2 is plain and plain3.item() == pytest.approx(plain.item(), rel=1e-6)  # float sums: not bit-equal
+    n0 = batch[4][1] - batch[4][0]
+    n1 = batch[4][2] - batch[4][1]
+    assert n0 == n1  # equal sizes: the weighted mean is (3 e0 + 0.5 e1) / 2 with e_i each structure's mean error
+    with torch.no_grad():
+        e0 = loss_on(model, make_batch(ds.items[:1], [0.05], torch.Generator().manual_seed(0), "cpu"), 5.0)[0]
+    assert weighted.item() != pytest.approx(plain.item())
+    e1 = 2 * plain - e0
+    assert weighted.item() == pytest.approx((3 * e0 + 0.5 * e1).item() / 2, rel=1e-4)
+
+
 @pytest.mark.parametrize("args, msg", [
     (["--density", "0"], "positive"),
     (["--density", "50"], "impossible"),

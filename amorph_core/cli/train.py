@@ -19,6 +19,8 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sigma-dist", default="uniform", choices=["uniform", "loguniform", "mixture"],
                    help="noise levels per structure: U(0.001, 0.75) Å as in the paper (default), log-uniform, or a 50/50 mixture")
+    p.add_argument("--loss-weight", default="paper", choices=["paper", "balanced"],
+                   help="paper: eq. 5 as published (default); balanced: low-noise errors weighted up to ~200x")
     return p
 
 
@@ -33,7 +35,7 @@ def run(args):
         model = dict(num_blocks=1, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, num_bessel=4)
     cfg = TrainConfig(system=args.system, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                       max_minutes=args.max_minutes, device=args.device, max_structures=args.max_structures,
-                      model=model, seed=args.seed, sigma_dist=args.sigma_dist,
+                      model=model, seed=args.seed, sigma_dist=args.sigma_dist, loss_weight=args.loss_weight,
                       val_every=max(1, min(500, args.steps)), ckpt_every=max(1, min(1000, args.steps)),
                       warmup=min(200, max(1, args.steps // 10)))
     train(cfg, args.out, resume=not args.no_resume)

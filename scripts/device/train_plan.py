@@ -7,7 +7,8 @@ The first call writes MODEL_DIR/plan.json (cycle start = the checkpoint's step, 
 later calls read it and resume the same cycle, so a long schedule survives the 10-minute call limit.
 AMORPH_SIGMA_DIST=loguniform (first call) trains with log-uniform noise levels instead of the paper's uniform ones;
 AMORPH_MODEL_JSON='{"hidden_vectors": 64}' (first call, empty MODEL_DIR) sets the architecture of a new model;
-AMORPH_SIGMA_MAX=0.4 (first call) narrows the noise range from the paper's 0.75 Å (a low-noise fine-tune).
+AMORPH_SIGMA_MAX=0.4 (first call) narrows the noise range from the paper's 0.75 Å (a low-noise fine-tune);
+AMORPH_LOSS_WEIGHT=balanced (first call) weights low-noise errors up (TrainConfig.loss_weight).
 """
 import json
 import os
@@ -34,6 +35,7 @@ else:
             "world_size": int(os.environ.get("WORLD_SIZE", "1")),
             "sigma_dist": os.environ.get("AMORPH_SIGMA_DIST", "uniform"),
             "sigma_max": float(os.environ.get("AMORPH_SIGMA_MAX", "0.75")),
+            "loss_weight": os.environ.get("AMORPH_LOSS_WEIGHT", "paper"),
             "model": json.loads(os.environ.get("AMORPH_MODEL_JSON", "{}"))}
     if rank == 0:
         plan_path.write_text(json.dumps(plan, indent=1))
@@ -41,6 +43,7 @@ cfg = TrainConfig(system=system, steps=plan["steps"], batch_size=plan["batch_per
                   lr_min=1e-5, warmup=200, schedule_start=plan["schedule_start"], val_every=500,
                   ckpt_every=500, device="cuda", max_minutes=minutes,
                   sigma_dist=plan.get("sigma_dist", "uniform"), sigma_max=plan.get("sigma_max", 0.75),
+                  loss_weight=plan.get("loss_weight", "paper"),
                   model=plan.get("model", {}))
 if rank == 0:
     print(f"plan {plan}")

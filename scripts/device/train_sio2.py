@@ -34,7 +34,7 @@ for bs in (8,):
         torch.cuda.synchronize()
         t = time.perf_counter()
         b = make_batch(ds.items[:bs], [0.3] * bs, gen, dev)
-        loss = loss_on(m, b, 5.0)
+        loss = loss_on(m, b, 5.0)[0]
         opt.zero_grad()
         loss.backward()
         opt.step()
