@@ -2,16 +2,19 @@
 # bash scripts/device/ab_finetune.sh MINUTES EXTRA_STEPS LR SIGMA_MAX_B   (after `source scripts/device/setup.sh`)
 # A = the paper's sigma ~ U(0.001, 0.75) Å continued (GPUs 0,1, DDP); B = sigma ~ U(0.001, SIGMA_MAX_B) (GPUs 2,3).
 # Optional: AB_MODEL_A / AB_MODEL_B (start checkpoints, default the shipped sio2-cond) and AB_DIST_A / AB_DIST_B
-# (sigma distributions, default uniform; e.g. mixture), e.g.
-#   AB_MODEL_A=assets/training/sio2-cond-big AB_DIST_A=mixture AB_DIST_B=mixture bash scripts/device/ab_finetune.sh 5.5 ...
+# (sigma distributions, default uniform; e.g. mixture) and AB_WEIGHT_A / AB_WEIGHT_B (loss weights, default paper;
+# e.g. balanced), e.g.
+#   AB_MODEL_A=assets/training/sio2-cond-big AB_WEIGHT_A=balanced AB_WEIGHT_B=balanced \
+#     bash scripts/device/ab_finetune.sh 5.5 3400 2e-4 0.75
 MIN=$1; EXTRA=$2; LR=$3; SMAX=$4
 cp -r ${AB_MODEL_A:-assets/models/sio2-cond} /tmp/A_src; cp -r ${AB_MODEL_B:-assets/models/sio2-cond} /tmp/B_src
 for v in A B; do rm -rf /tmp/$v; mv /tmp/${v}_src /tmp/$v; chmod -R u+w /tmp/$v; rm -f /tmp/$v/plan.json; done
-tr() {  # VARIANT GPUS PORT SIGMA_MAX SIGMA_DIST
-  CUDA_VISIBLE_DEVICES=$2 AMORPH_SIGMA_MAX=$4 AMORPH_SIGMA_DIST=$5 torchrun --nnodes=1 --nproc_per_node=2 --rdzv-backend=c10d \
+tr() {  # VARIANT GPUS PORT SIGMA_MAX SIGMA_DIST LOSS_WEIGHT
+  CUDA_VISIBLE_DEVICES=$2 AMORPH_SIGMA_MAX=$4 AMORPH_SIGMA_DIST=$5 AMORPH_LOSS_WEIGHT=$6 torchrun --nnodes=1 --nproc_per_node=2 --rdzv-backend=c10d \
     --rdzv-endpoint=localhost:$3 scripts/device/train_plan.py /tmp/$1 $MIN $EXTRA $LR 8 > $OUT/train_$1.log 2>&1
 }
-tr A 0,1 29511 0.75 ${AB_DIST_A:-uniform} & tr B 2,3 29522 $SMAX ${AB_DIST_B:-uniform} & wait
+tr A 0,1 29511 0.75 ${AB_DIST_A:-uniform} ${AB_WEIGHT_A:-paper} &
+tr B 2,3 29522 $SMAX ${AB_DIST_B:-uniform} ${AB_WEIGHT_B:-paper} & wait
 tail -n 4 $OUT/train_A.log $OUT/train_B.log
 ev() {  # VARIANT GPU RATE SEEDS
   CUDA_VISIBLE_DEVICES=$2 python3 scripts/device/sample_eval.py /tmp/$1 /tmp/g/gen_$1_$3 $3 3000 $4 paper > /tmp/g/gen_$1_$3.log 2>&1
