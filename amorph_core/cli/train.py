@@ -18,9 +18,10 @@ def add_parser(sub):
     p.add_argument("--no-resume", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sigma-dist", default="uniform", choices=["uniform", "loguniform", "mixture"],
-                   help="noise levels per structure: U(0.001, 0.75) Å as in the paper (default), log-uniform, or a 50/50 mixture")
+                   help="noise levels per structure: U(0.001, 0.75) Å as in the paper (default), log-uniform, "
+                        "or a 50/50 mixture of the two")
     p.add_argument("--loss-weight", default="paper", choices=["paper", "balanced"],
-                   help="paper: eq. 5 as published (default); balanced: low-noise errors weighted up to ~200x")
+                   help="paper: eq. 5 as published (default); balanced: low-noise errors weighted up to ~226x")
     return p
 
 
