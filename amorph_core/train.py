@@ -219,6 +219,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
     """Train (or resume) a denoiser; writes the EMA model as a checkpoint into out_dir. Returns out_dir."""
     sys_ = get_system(cfg.system)
     out_dir = Path(out_dir)
+    sample_sigmas(np.random.default_rng(0), cfg, 1)  # an unknown noise distribution or loss weight fails here,
+    loss_weights(cfg, [cfg.sigma_max])              # before any data is loaded or process group started
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     distributed = world > 1

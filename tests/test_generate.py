@@ -166,6 +166,9 @@ def test_loss_weights():
     assert np.all(np.diff(w) < 0)
     with pytest.raises(AmorphError):
         loss_weights(TrainConfig(loss_weight="snr"), s)
+    from amorph_core.train import train
+    with pytest.raises(AmorphError, match="loss_weight"):  # refused up front: nothing written
+        train(TrainConfig(loss_weight="snr", device="cpu"), "/nonexistent/never-created")
     ds = Dataset("sio2", "train", ("Si", "O"), "cpu", 2)
     model = Denoiser(DenoiserConfig(elements=("Si", "O"), num_blocks=1, hidden_scalars=8, hidden_vectors=4,
                                     radial_hidden=8, num_bessel=4, conditional=True))
