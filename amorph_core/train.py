@@ -30,6 +30,10 @@ from amorph_core.model.graph import periodic_graph
 from amorph_core.systems import get_system
 
 
+SIGMA_DISTS = ("uniform", "loguniform", "mixture")  # TrainConfig.sigma_dist
+LOSS_WEIGHTS = ("paper", "balanced")  # TrainConfig.loss_weight
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Training settings. sigma in Å; lr per optimizer step; time limit in minutes (None = none)."""
@@ -56,6 +60,12 @@ class TrainConfig:
     max_structures: int | None = None  # use only the first N training structures (tiny CPU runs)
     schedule_start: int = 0  # step at which this run's warmup + cosine cycle starts (restart cycles on resume)
     model: dict = field(default_factory=dict)  # DenoiserConfig overrides
+
+    def __post_init__(self):
+        if self.sigma_dist not in SIGMA_DISTS:
+            raise AmorphError(f"sigma_dist must be one of {', '.join(SIGMA_DISTS)}; got {self.sigma_dist!r}")
+        if self.loss_weight not in LOSS_WEIGHTS:
+            raise AmorphError(f"loss_weight must be one of {', '.join(LOSS_WEIGHTS)}; got {self.loss_weight!r}")
 
 
 def _git_version() -> str:
@@ -133,9 +143,7 @@ def sample_sigmas(rng, cfg: TrainConfig, n: int) -> np.ndarray:
     log_uniform = np.exp(rng.uniform(math.log(cfg.sigma_min), math.log(cfg.sigma_max), n))
     if cfg.sigma_dist == "loguniform":
         return log_uniform
-    if cfg.sigma_dist == "mixture":
-        return np.where(rng.random(n) < 0.5, rng.uniform(cfg.sigma_min, cfg.sigma_max, n), log_uniform)
-    raise AmorphError(f"sigma_dist must be 'uniform', 'loguniform' or 'mixture', got {cfg.sigma_dist!r}")
+    return np.where(rng.random(n) < 0.5, rng.uniform(cfg.sigma_min, cfg.sigma_max, n), log_uniform)  # mixture
 
 
 def loss_weights(cfg: TrainConfig, sigmas) -> np.ndarray:
@@ -146,10 +154,8 @@ def loss_weights(cfg: TrainConfig, sigmas) -> np.ndarray:
     sigmas = np.asarray(sigmas, dtype=float)
     if cfg.loss_weight == "paper":
         return np.ones_like(sigmas)
-    if cfg.loss_weight == "balanced":
-        sw2 = cfg.loss_weight_sigma ** 2
-        return (cfg.sigma_max ** 2 + sw2) / (sigmas ** 2 + sw2)
-    raise AmorphError(f"loss_weight must be 'paper' or 'balanced', got {cfg.loss_weight!r}")
+    sw2 = cfg.loss_weight_sigma ** 2  # balanced
+    return (cfg.sigma_max ** 2 + sw2) / (sigmas ** 2 + sw2)
 
 
 def loss_on(model, batch, cutoff, weights=None):
@@ -219,8 +225,6 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
     """Train (or resume) a denoiser; writes the EMA model as a checkpoint into out_dir. Returns out_dir."""
     sys_ = get_system(cfg.system)
     out_dir = Path(out_dir)
-    sample_sigmas(np.random.default_rng(0), cfg, 1)  # an unknown noise distribution or loss weight fails here,
-    loss_weights(cfg, [cfg.sigma_max])              # before any data is loaded or process group started
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     distributed = world > 1
