@@ -62,6 +62,15 @@ class TrainConfig:
     model: dict = field(default_factory=dict)  # DenoiserConfig overrides
 
     def __post_init__(self):
+        if not (self.lr > 0 and 0 <= self.lr_min <= self.lr):
+            raise AmorphError(f"learning rates must satisfy lr > 0 and 0 <= lr_min <= lr; got {self.lr}, {self.lr_min}")
+        if self.steps < 1 or self.batch_size < 1 or self.warmup < 0 or self.schedule_start < 0:
+            raise AmorphError("steps and batch_size must be >= 1, warmup and schedule_start >= 0")
+        if not (0 < self.sigma_min < self.sigma_max):
+            raise AmorphError(f"noise range must satisfy 0 < sigma_min < sigma_max (Å); got {self.sigma_min}, "
+                              f"{self.sigma_max}")
+        if not 0 <= self.ema_decay < 1:
+            raise AmorphError(f"ema_decay must be in [0, 1); got {self.ema_decay}")
         if self.sigma_dist not in SIGMA_DISTS:
             raise AmorphError(f"sigma_dist must be one of {', '.join(SIGMA_DISTS)}; got {self.sigma_dist!r}")
         if self.loss_weight not in LOSS_WEIGHTS:
@@ -186,7 +195,8 @@ def validation_loss(model, ds: Dataset, cutoff, device, sigmas=(0.05, 0.2, 0.4, 
 
 
 def _lr(cfg: TrainConfig, step: int) -> float:
-    step = step - cfg.schedule_start
+    """Learning rate at step: linear warmup, then cosine to lr_min, from schedule_start (never negative)."""
+    step = max(0, step - cfg.schedule_start)
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     t = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.schedule_start - cfg.warmup))
@@ -249,11 +259,24 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
     train_ds = Dataset(sys_.name, "train", tuple(mcfg["elements"]), device, cfg.max_structures)
     val_ds = Dataset(sys_.name, "validation", tuple(mcfg["elements"]), device, cfg.max_structures)
     state_path = out_dir / "train_state.pt"
+    weights = None  # a checkpoint without optimizer state (a shipped model, a copied one): continue from its weights
+    has_ckpt = (out_dir / "config.json").exists() and (out_dir / "model.pt").exists()
+    if has_ckpt and not resume:
+        raise AmorphError(f"{out_dir} already holds a checkpoint; training from scratch would overwrite it "
+                          "(choose a new output directory, or resume)")
+    if has_ckpt:
+        from amorph_core.model.checkpoint import load_model
+
+        prev_model, prev_doc = load_model(out_dir, system=sys_.name)
+        model_cfg = prev_model.cfg
+    st = None
+    if resume and state_path.exists() and not has_ckpt:
+        raise AmorphError(f"{state_path} has no config.json + model.pt beside it: not a resumable training directory")
     if resume and state_path.exists():
         st = torch.load(state_path, map_location="cpu", weights_only=True)
-        model_cfg = DenoiserConfig.from_dict(json.loads((out_dir / "config.json").read_text())["config"])
+    elif has_ckpt:
+        weights = (prev_model.state_dict(), int(prev_doc.get("meta", {}).get("step", 0)))
     else:
-        st = None
         mcfg.setdefault("avg_num_neighbors", round(mean_neighbors(train_ds, mcfg.get("cutoff", 5.0)), 3))
         model_cfg = DenoiserConfig.from_dict(mcfg)
     model = Denoiser(model_cfg).to(device)
@@ -274,6 +297,14 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
         rng = np.random.default_rng(cfg.seed * 1000 + rank + step)
         if main:
             log(f"resumed at step {step}")
+    elif weights is not None:
+        model.load_state_dict(weights[0])
+        ema.load_state_dict(weights[0])
+        step = weights[1]
+        gen.manual_seed(cfg.seed * 1000 + rank + step)
+        rng = np.random.default_rng(cfg.seed * 1000 + rank + step)
+        if main:
+            log(f"continuing from the checkpoint's weights at step {step} (no optimizer state: a fresh AdamW)")
     net = model
     if distributed:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[int(os.environ.get("LOCAL_RANK", 0))]
@@ -323,8 +354,10 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
             g["lr"] = _lr(cfg, step)
         loss, plain = loss_on(net, batch, model_cfg.cutoff,
                               None if cfg.loss_weight == "paper" else loss_weights(cfg, sig))
-        if not torch.isfinite(loss):
-            raise AmorphError(f"training diverged: non-finite loss at step {step}")
+        plain_v = float(plain.detach())
+        if not torch.isfinite(loss) or plain_v > 1e4:  # eq. 5 of a zero prediction is ~3 sigma^2 < 2 Å^2
+            raise AmorphError(f"training diverged at step {step} (loss {plain_v:.3g} Å^2); the last checkpoint "
+                              "in the output directory is kept")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
@@ -334,7 +367,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(d).add_(pm.detach(), alpha=1 - d)
         step += 1
-        losses.append(float(plain.detach()))  # logged as eq. 5 whatever the weighting, so runs compare
+        losses.append(plain_v)  # logged as eq. 5 whatever the weighting, so runs compare
         if main and (step % 50 == 0 or step == cfg.steps):
             row = {"step": step, "loss_A2": float(np.mean(losses)), "lr": _lr(cfg, step - 1),
                    "elapsed_s": round(time.perf_counter() - t_start, 2)}

@@ -150,6 +150,40 @@ def test_cli_train_tiny(tmp_path):
     assert json.loads((tmp_path / "m" / "config.json").read_text())["meta"]["step"] == 6
 
 
+def test_train_from_a_weights_only_checkpoint_and_no_overwrite(tmp_path):
+    """A checkpoint without optimizer state (a shipped or copied model) is continued from its weights at its step,
+    never silently replaced by a fresh model (that once ran with a negative learning rate and diverged); training
+    from scratch into a directory holding a checkpoint is refused; bad learning rates are refused up front."""
+    import torch
+
+    from amorph_core.model import load_model
+    from amorph_core.train import TrainConfig, _lr, train
+    tiny = dict(num_blocks=1, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, num_bessel=4)
+    cfg = TrainConfig(steps=3, batch_size=1, max_structures=1, device="cpu", model=tiny, warmup=1, val_every=10,
+                      ckpt_every=10)
+    out = tmp_path / "m"
+    train(cfg, out, log=lambda *a: None)
+    (out / "train_state.pt").unlink()
+    before, _ = load_model(out)
+    model_pt = (out / "model.pt").read_bytes()
+    with pytest.raises(AmorphError, match="already holds a checkpoint"):
+        train(cfg, out, resume=False, log=lambda *a: None)
+    assert (out / "model.pt").read_bytes() == model_pt  # untouched
+    lines = []
+    more = TrainConfig(steps=5, batch_size=1, max_structures=1, device="cpu", model=tiny, warmup=0, lr=1e-9,
+                       lr_min=0.0, ema_decay=0.0, val_every=10, ckpt_every=10, schedule_start=3)
+    train(more, out, log=lines.append)
+    assert any("continuing from the checkpoint's weights at step 3" in ln for ln in lines), lines
+    after, doc = load_model(out)
+    assert doc["meta"]["step"] == 5
+    for (k, a), b in zip(before.state_dict().items(), after.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6), k  # a near-zero learning rate keeps the loaded weights
+    assert _lr(TrainConfig(schedule_start=17430, warmup=10), 0) > 0
+    for bad in (dict(lr=-0.1), dict(lr_min=1.0, lr=1e-3), dict(sigma_min=0.0), dict(ema_decay=1.0), dict(steps=0)):
+        with pytest.raises(AmorphError):
+            TrainConfig(**bad)
+
+
 def test_loss_weights():
     """Eq. 5 unweighted by default; 'balanced' is 1 at sigma_max and grows to (0.75^2 + 0.05^2) / 0.05^2 at zero
     noise; the weighted loss is the per-structure weighted mean of the same squared errors."""
