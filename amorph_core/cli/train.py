@@ -5,7 +5,8 @@ from __future__ import annotations
 def add_parser(sub):
     p = sub.add_parser("train", help="train a denoiser on the reference glasses",
                        description="Train a denoiser (train split of the reference registry; validation split "
-                                   "held out). Resumes from OUT/train_state.pt when present.")
+                                   "held out). Resumes from OUT/train_state.pt when present; a checkpoint in OUT without it (a "
+                                   "shipped or copied model) is fine-tuned from its weights at its step.")
     p.add_argument("--system", default="sio2")
     p.add_argument("--out", required=True, help="checkpoint directory")
     p.add_argument("--steps", type=int, default=20000)
@@ -15,7 +16,8 @@ def add_parser(sub):
     p.add_argument("--device", default="auto")
     p.add_argument("--max-structures", type=int, default=None, help="use only N training structures")
     p.add_argument("--tiny", action="store_true", help="a tiny model for CPU smoke runs")
-    p.add_argument("--no-resume", action="store_true")
+    p.add_argument("--no-resume", action="store_true",
+                   help="train from scratch (refused if OUT already holds a checkpoint)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sigma-dist", default="uniform", choices=["uniform", "loguniform", "mixture"],
                    help="noise levels per structure: U(0.001, 0.75) Å as in the paper (default), log-uniform, "
