@@ -8,11 +8,13 @@ from amorph_core.model.graph import periodic_graph
 from tests.helpers_equivariance import assert_o3_equivariant, predict, random_structure, tiny_model
 
 
-@pytest.fixture(scope="module", params=[(True, True, 2), (False, False, 1), (True, False, 1)],
-                ids=["conditional-speciesSC-radial2", "unconditional", "conditional-linearSC"])
+@pytest.fixture(scope="module", params=[(True, True, 2, False), (False, False, 1, False), (True, False, 1, False),
+                                        (True, True, 1, True)],
+                ids=["conditional-speciesSC-radial2", "unconditional", "conditional-linearSC", "species-linears"])
 def model(request):
-    cond, ssc, rl = request.param
-    return tiny_model(torch.float64, conditional=cond, species_self_connection=ssc, radial_layers=rl)
+    cond, ssc, rl, sl = request.param
+    return tiny_model(torch.float64, conditional=cond, species_self_connection=ssc, radial_layers=rl,
+                      species_linears=sl)
 
 
 def test_output_is_nontrivial(model):

@@ -37,6 +37,7 @@ class DenoiserConfig:
     cond_log10_range: tuple = (-2.0, 3.0)
     cond_hidden: int = 64
     species_self_connection: bool = False  # NequIP-style self-connection: tensor product with species one-hot
+    species_linears: bool = False  # DM2/graphite-style: the per-atom linears and the readout depend on the species
     system: str = "sio2"
 
     def to_json(self) -> str:
@@ -68,6 +69,14 @@ class BesselBasis(nn.Module):
         return rb * env[:, None]
 
 
+def _node_linear(irreps_in, irreps_out, cfg: DenoiserConfig) -> nn.Module:
+    """A per-atom linear map irreps_in -> irreps_out; with cfg.species_linears one per species (a tensor product
+    with the species one-hot, as NequIP's self-connection), which stays exactly equivariant."""
+    if cfg.species_linears:
+        return o3.FullyConnectedTensorProduct(irreps_in, f"{len(cfg.elements)}x0e", irreps_out)
+    return o3.Linear(irreps_in, irreps_out)
+
+
 class Interaction(nn.Module):
     """One message-passing block: channel-wise ('uvu') tensor product with radial weights, gate, residual."""
 
@@ -85,14 +94,15 @@ class Interaction(nn.Module):
         mid = o3.Irreps(mid)
         mid_sorted, perm, _ = mid.sort()
         instr = [(a, b, perm[c], m, t) for a, b, c, m, t in instr]
-        self.linear_pre = o3.Linear(self.irreps_in, self.irreps_in)
+        self.species_lin = cfg.species_linears
+        self.linear_pre = _node_linear(self.irreps_in, self.irreps_in, cfg)
         self.tp = o3.TensorProduct(self.irreps_in, irreps_sh, mid_sorted, instr,
                                    shared_weights=False, internal_weights=False)
         self.radial = FullyConnectedNet([cfg.num_bessel] + [cfg.radial_hidden] * cfg.radial_layers
                                         + [self.tp.weight_numel], torch.nn.functional.silu)
         s, v = cfg.hidden_scalars, cfg.hidden_vectors
         self.gate = Gate(f"{s}x0e", [torch.nn.functional.silu], f"{v}x0e", [torch.sigmoid], f"{v}x1o")
-        self.linear_post = o3.Linear(mid_sorted.simplify(), self.gate.irreps_in)
+        self.linear_post = _node_linear(mid_sorted.simplify(), self.gate.irreps_in, cfg)
         self.species_sc = cfg.species_self_connection
         if self.species_sc:
             self.self_connection = o3.FullyConnectedTensorProduct(self.irreps_in, f"{len(cfg.elements)}x0e",
@@ -105,7 +115,7 @@ class Interaction(nn.Module):
         self.num_scalars = s
 
     def forward(self, h, sh, radial, src, dst, cond, onehot, edge_ptr=None):
-        x = self.linear_pre(h)
+        x = self.linear_pre(h, onehot) if self.species_lin else self.linear_pre(h)
         w = self.radial(radial)
         msg = self.tp(x[src], sh, w)
         if edge_ptr is None:
@@ -115,7 +125,8 @@ class Interaction(nn.Module):
             agg = torch.segment_reduce(msg, "sum", offsets=edge_ptr, unsafe=True)
         agg = agg * self.inv_sqrt_neighbors
         sc = self.self_connection(h, onehot) if self.species_sc else self.self_connection(h)
-        out = self.gate(self.linear_post(agg) + sc)
+        post = self.linear_post(agg, onehot) if self.species_lin else self.linear_post(agg)
+        out = self.gate(post + sc)
         if self.residual:
             out = out + h
         if cond is not None:
@@ -142,7 +153,7 @@ class Denoiser(nn.Module):
             blocks.append(blk)
             irreps = blk.irreps_out
         self.blocks = nn.ModuleList(blocks)
-        self.out = o3.Linear(irreps, "1x1o")
+        self.out = _node_linear(irreps, o3.Irreps("1x1o"), cfg)
         if cfg.conditional:
             lo, hi = cfg.cond_log10_range
             self.register_buffer("cond_centers", torch.linspace(lo, hi, cfg.cond_num_gaussians))
@@ -180,4 +191,4 @@ class Denoiser(nn.Module):
             conds = [proj(e)[batch] for proj in self.cond_proj]
         for blk, c in zip(self.blocks, conds):
             h = blk(h, sh, radial, src, dst, c, onehot, edge_ptr)
-        return self.out(h)
+        return self.out(h, onehot) if self.cfg.species_linears else self.out(h)
