@@ -231,6 +231,17 @@ def _past_deadline(deadline: float, step: int, distributed: bool, device) -> boo
     return bool(flag.item() > 0)
 
 
+def _any_rank(flag: bool, distributed: bool, device) -> bool:
+    """flag, or'ed over all ranks when distributed."""
+    if not distributed:
+        return flag
+    import torch.distributed as dist
+
+    t = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item() > 0)
+
+
 def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
     """Train (or resume) a denoiser; writes the EMA model as a checkpoint into out_dir. Returns out_dir."""
     sys_ = get_system(cfg.system)
@@ -355,7 +366,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
         loss, plain = loss_on(net, batch, model_cfg.cutoff,
                               None if cfg.loss_weight == "paper" else loss_weights(cfg, sig))
         plain_v = float(plain.detach())
-        if not torch.isfinite(loss) or plain_v > 1e4:  # eq. 5 of a zero prediction is ~3 sigma^2 < 2 Å^2
+        diverged = not bool(torch.isfinite(loss)) or plain_v > 1e4  # eq. 5 of a zero prediction: ~3 sigma^2 < 2 Å^2
+        if _any_rank(diverged, distributed, device):  # all ranks stop together (one alone would hang the others)
             raise AmorphError(f"training diverged at step {step} (loss {plain_v:.3g} Å^2); the last checkpoint "
                               "in the output directory is kept")
         opt.zero_grad(set_to_none=True)

@@ -179,6 +179,13 @@ def test_train_from_a_weights_only_checkpoint_and_no_overwrite(tmp_path):
     for (k, a), b in zip(before.state_dict().items(), after.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6), k  # a near-zero learning rate keeps the loaded weights
     assert _lr(TrainConfig(schedule_start=17430, warmup=10), 0) > 0
+    # a run that blows up stops as diverged before any save: the checkpoint on disk stays as it was
+    model_pt = (out / "model.pt").read_bytes()
+    wild = TrainConfig(steps=30, batch_size=1, max_structures=1, device="cpu", model=tiny, warmup=0, lr=1e3,
+                       lr_min=1e3, val_every=100, ckpt_every=100, schedule_start=5)
+    with pytest.raises(AmorphError, match="diverged"):
+        train(wild, out, log=lambda *a: None)
+    assert (out / "model.pt").read_bytes() == model_pt
     for bad in (dict(lr=-0.1), dict(lr_min=1.0, lr=1e-3), dict(sigma_min=0.0), dict(ema_decay=1.0), dict(steps=0)):
         with pytest.raises(AmorphError):
             TrainConfig(**bad)
