@@ -304,18 +304,17 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
         ema.load_state_dict(st["ema"])
         opt.load_state_dict(st["opt"])
         step = int(st["step"])
-        gen.manual_seed(cfg.seed * 1000 + rank + step)
-        rng = np.random.default_rng(cfg.seed * 1000 + rank + step)
-        if main:
-            log(f"resumed at step {step}")
+        how = f"resumed at step {step}"
     elif weights is not None:
         model.load_state_dict(weights[0])
         ema.load_state_dict(weights[0])
         step = weights[1]
+        how = f"continuing from the checkpoint's weights at step {step} (no optimizer state: a fresh AdamW)"
+    if st is not None or weights is not None:  # a continued run draws new noise, not the first run's again
         gen.manual_seed(cfg.seed * 1000 + rank + step)
         rng = np.random.default_rng(cfg.seed * 1000 + rank + step)
         if main:
-            log(f"continuing from the checkpoint's weights at step {step} (no optimizer state: a fresh AdamW)")
+            log(how)
     net = model
     if distributed:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[int(os.environ.get("LOCAL_RANK", 0))]
