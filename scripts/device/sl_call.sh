@@ -8,6 +8,7 @@ if [ ! -f $D/config.json ] && [ -f $S/config.json ]; then mkdir -p $D && cp -r $
 if [ -n "$AMORPH_SET_LOSS_WEIGHT" ] && [ -f $D/plan.json ]; then
   python3 -c "import json,sys; p=json.load(open('$D/plan.json')); p['loss_weight']='$AMORPH_SET_LOSS_WEIGHT'; json.dump(p, open('$D/plan.json','w'), indent=1); print('plan', p)"
 fi
+mkdir -p $D
 L=$OUT/train_$(date +%H%M%S).log
 AMORPH_MODEL_JSON='{"species_self_connection": true, "species_linears": true}' \
   torchrun --standalone --nproc_per_node=$(nvidia-smi -L | wc -l) scripts/device/train_plan.py $D $1 $2 6e-4 8 > $L 2>&1
