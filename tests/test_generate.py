@@ -134,6 +134,39 @@ def test_cli_generate_and_errors(tmp_path):
     assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_parse_refine_presets_and_numbers():
+    from amorph_core.md.protocols import REFINE_PRESETS, parse_refine
+    assert parse_refine("min") == (0.0, 0.0) and parse_refine(" Paper ") == REFINE_PRESETS["paper"] == (25.0, 25.0)
+    assert parse_refine("short") == (1.0, 0.0)
+    assert parse_refine("5") == (5.0, 0.0) and parse_refine("2.5, 10") == (2.5, 10.0)
+    for bad in ["", "1,", "x", "1e9", "inf", "-0.5,1"]:
+        with pytest.raises(AmorphError):
+            parse_refine(bad)
+
+
+def test_cli_generate_refine(tmp_path):
+    """--refine writes NAME_refined.extxyz beside the kept generated file, with the generation record."""
+    base = [sys.executable, "-m", "amorph_core", "generate", "--cooling-rate", "1", "--atoms", "648", "--seed", "3",
+            "--device", "cpu", "--md-engine", "lammps"]
+    out = subprocess.run(base + ["--steps", "30", "--refine", "0.02", "--out", str(tmp_path / "ok")],
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    a = read(tmp_path / "ok" / "sio2_1Kps_648at_seed3.extxyz")
+    g = read(tmp_path / "ok" / "sio2_1Kps_648at_seed3_refined.extxyz")
+    assert g.info["refined"].startswith("0.02 ps NVT") and g.info["engine"] == "lammps-CPU"
+    for k in ("seed", "model", "schedule", "cooling_rate_k_ps", "n_steps"):
+        assert g.info[k] == a.info[k], k
+    assert int(g.info["seed"]) == 3 and g.get_chemical_formula() == a.get_chemical_formula()
+    d = g.get_positions() - a.get_positions()
+    d -= np.diag(a.cell) * np.round(d / np.diag(a.cell))  # minimum image (orthorhombic box, NVT only)
+    assert 0.01 < np.abs(d).max() < 5.0  # moved by minimisation + MD, not scrambled
+    # two denoising steps leave overlapping atoms: refinement refuses them, the generated file stays
+    bad = subprocess.run(base + ["--steps", "2", "--refine", "min", "--out", str(tmp_path / "bad")],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and "generated structure is kept" in bad.stderr and "Traceback" not in bad.stderr
+    assert [f.name for f in (tmp_path / "bad").iterdir()] == ["sio2_1Kps_648at_seed3.extxyz"]
+
+
 def test_cli_train_tiny(tmp_path):
     out = subprocess.run([sys.executable, "-m", "amorph_core", "train", "--tiny", "--steps", "4", "--batch-size", "1",
                           "--max-structures", "1", "--device", "cpu", "--out", str(tmp_path / "m")],
@@ -235,6 +268,12 @@ def test_loss_weights():
     (["--pore-radius", "40", "--box", "30,30,30"], "does not fit"),
     (["--atoms", "0"], "positive"),
     (["--box", "30,abc,30"], "--box"),
+    (["--refine", "abc"], "refinement must be"),
+    (["--refine", "1,2,3"], "refinement must be"),
+    (["--refine", "-1"], "between 0"),
+    (["--refine", "nan,0"], "between 0"),
+    (["--refine", "min"], "box too small for potential"),  # 192 atoms: under twice BJP's 8 Å cutoff
+    (["--refine", "min", "--atoms", "648", "--md-engine", "foo"], "unknown MD engine"),
 ])
 def test_cli_generate_bad_input(tmp_path, args, msg):
     base = ["--cooling-rate", "1", "--steps", "2", "--device", "cpu", "--out", str(tmp_path / "o")]

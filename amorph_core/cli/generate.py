@@ -42,6 +42,12 @@ def add_parser(sub):
                         "CUDA graphs over padded edge lists, see docs/generator.md)")
     p.add_argument("--entropy-every", type=int, default=0, help="report QUESTS entropy every K steps (slow)")
     p.add_argument("--out", default="generated", help="output directory (default ./generated)")
+    p.add_argument("--refine", default=None, metavar="PROTOCOL",
+                   help="also write NAME_refined.extxyz after short MD at 300 K (the generated file is kept): "
+                        "min (minimise only), short (+ 1 ps NVT), paper (+ 25 ps NVT + 25 ps NPT), or "
+                        "NVT_PS[,NPT_PS]; BJP silica or Cu-Zr EAM")
+    p.add_argument("--md-engine", default="auto", help="MD engine for --refine: auto (OpenMM on a GPU, else "
+                                                        "LAMMPS), openmm, openmm-cpu or lammps")
     return p
 
 
@@ -57,6 +63,13 @@ def run(args):
         density_g_cm3=args.density, pore_radius_a=args.pore_radius, wall_density_g_cm3=args.wall_density,
         pore_lattice=args.pore_lattice, seeds=tuple(seeds), schedule=args.steps, device=args.device,
         model=args.model, mode=args.mode)
+    refine_ps = None
+    if args.refine is not None:  # refuse a bad protocol, a box too small for the potential or a missing engine first
+        from amorph_core.generate import build_starts
+        from amorph_core.md.protocols import check_refinable, parse_refine
+
+        refine_ps = parse_refine(args.refine)
+        check_refinable(build_starts(req)[0], args.md_engine)
     t0 = time.perf_counter()
     last = {}
 
@@ -74,4 +87,29 @@ def run(args):
 
     paths = generate_structures(req, args.out, progress=progress, entropy_every=args.entropy_every)
     print(f"{len(paths)} structure(s) in {time.perf_counter() - t0:.1f} s -> {args.out}")
+    if refine_ps is not None:
+        return _refine_all(paths, refine_ps, args.md_engine)
     return 0
+
+
+def _refine_all(paths, refine_ps, engine) -> int:
+    """Refine each generated file into NAME_refined.extxyz beside it; a failure is reported and the generated
+    files stay. Returns the exit status (2 if any refinement failed)."""
+    from amorph_core.errors import AmorphError
+    from amorph_core.structures import read_structure, write_structure
+    from amorph_core.md.protocols import refine
+
+    nvt, npt = refine_ps
+    failed = 0
+    for path in paths:
+        t = time.perf_counter()
+        try:
+            atoms = read_structure(path)
+            g = refine(atoms, engine=engine, seed=int(atoms.info.get("seed", 0)), nvt_ps=nvt, npt_ps=npt)
+            out = write_structure(g, path.with_name(path.stem + "_refined.extxyz"))
+        except AmorphError as exc:
+            failed += 1
+            print(f"error: refining {path.name} failed: {exc} (the generated structure is kept)", file=sys.stderr)
+            continue
+        print(f"wrote {out} ({g.info['refined']}, {g.info['engine']}, {time.perf_counter() - t:.1f} s)")
+    return 2 if failed else 0

@@ -340,6 +340,39 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
 
 
 # ------------------------------------------------------------------------------------------------ refinement
+# Named refinement protocols: (NVT ps, NPT ps) at 300 K after a minimisation. Measured effect on the shipped
+# sio2-cond's 1 K/ps glasses: BENCHMARKS.md ("MD refinement of the shipped model's glasses").
+REFINE_PRESETS = {"min": (0.0, 0.0), "short": (1.0, 0.0), "paper": (25.0, 25.0)}
+REFINE_MAX_PS = 10_000.0
+
+
+def parse_refine(text) -> tuple[float, float]:
+    """A refinement protocol as (nvt_ps, npt_ps): a preset name ('min' = minimise only, 'short' = + 1 ps NVT,
+    'paper' = + 25 ps NVT + 25 ps zero-pressure NPT) or 'NVT_PS' / 'NVT_PS,NPT_PS' in ps."""
+    t = str(text).strip().lower()
+    if t in REFINE_PRESETS:
+        return REFINE_PRESETS[t]
+    parts = [x.strip() for x in t.split(",")]
+    try:
+        vals = [float(x) for x in parts]
+    except ValueError:
+        vals = []
+    if not 1 <= len(vals) <= 2 or len(vals) != len(parts):
+        raise AmorphError(f"refinement must be {', '.join(REFINE_PRESETS)} or NVT_PS[,NPT_PS] in ps; got {text!r}")
+    if not all(math.isfinite(v) and 0 <= v <= REFINE_MAX_PS for v in vals):
+        raise AmorphError(f"refinement times must be between 0 and {REFINE_MAX_PS:g} ps; got {text!r}")
+    return (vals[0], vals[1] if len(vals) == 2 else 0.0)
+
+
+def check_refinable(atoms, engine: str = "auto") -> str:
+    """Raise the AmorphError refine() would raise for this structure and engine (unknown elements, a box under
+    twice the potential's cutoff, a missing engine), before any work; returns the engine's name."""
+    pot = potential_for(atoms)
+    check_atoms(atoms, pot)
+    eng = make_engine(pot, engine)
+    return f"{eng.name}-{eng.platform_name}"
+
+
 def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt_ps: float = 25.0,
            temperature_k: float = 300.0, dt_fs: float = 1.0, out_dir=None, progress=None, cancel=None,
            report_every: int = 1000):
@@ -361,7 +394,8 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
     run_stages(sim, stages, out, progress, cancel, report_every)
     g = sim.atoms()
     g.arrays.pop("momenta", None)
-    g.info.update({k: v for k, v in atoms.info.items() if isinstance(v, (int, float, str))})
+    # keep the generation record (seed, model, schedule...); numbers read from extxyz are numpy scalars
+    g.info.update({k: v for k, v in atoms.info.items() if isinstance(v, (int, float, str, np.number, np.bool_))})
     g.info.update({"refined": f"{nvt_ps} ps NVT + {npt_ps} ps NPT at {temperature_k} K", "refine_seed": int(seed),
                    "engine": f"{eng.name}-{eng.platform_name}", "density_g_cm3": round(dens(g), 5)})
     if out:
