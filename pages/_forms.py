@@ -17,10 +17,10 @@ def schedules():
     return SCHEDULES
 
 
-def shipped_models() -> list:
+def shipped_models(system: str) -> list:
     try:
-        from amorph_core.model.checkpoint import list_models
-        return list_models()
+        from amorph_core.model.checkpoint import models_for_system
+        return models_for_system(system)
     except ImportError:
         return []
 
@@ -115,12 +115,13 @@ def form(prefix: str = "gen", system_fixed: str | None = None, pores_default: bo
         device = st.selectbox("Device", ["auto", "cpu", "cuda"], key=f"{prefix}-device",
                               help="auto: the GPU when present")
         with st.expander("Model"):
-            shipped = shipped_models()
-            model = st.text_input("Model (shipped name or checkpoint folder; empty = default)", "",
-                                  key=f"{prefix}-model",
-                                  help="shipped: " + (", ".join(shipped) or "none yet") +
-                                       ". A folder written by `amorph train` (config.json + model.pt) also works.")
-            model = model.strip() or None
+            shipped = shipped_models(system)
+            pick = st.selectbox("Shipped model", shipped or ["(none yet)"], key=f"{prefix}-shipped",
+                                help="the first is the default; each model's README under assets/models says "
+                                     "how it was trained and what it measures")
+            folder = st.text_input("or a checkpoint folder (overrides the choice above)", "", key=f"{prefix}-model",
+                                   help="a folder written by `amorph train` (config.json + model.pt)")
+            model = folder.strip() or (pick if shipped else None)
     params = sup.generation_params(
         system, rate, n_atoms=n_atoms, box=box, aspect=aspect, density_g_cm3=density, pore_radius_a=pore_r,
         wall_density_g_cm3=wall if pore else None, pore_lattice=lattice, n_samples=n_samples, seed=seed,

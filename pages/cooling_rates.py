@@ -1,5 +1,4 @@
 """Cooling rates (teaching): what the cooling rate does to a glass; cost of MD vs generation."""
-import math
 from pathlib import Path
 
 import pandas as pd

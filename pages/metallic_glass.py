@@ -22,7 +22,7 @@ try:
 except AmorphError as exc:
     st.warning(f"No Cu₅₀Zr₅₀ reference glasses in this installation ({exc}); generation still works.", icon="⚠️")
     have_refs = False
-shipped = _forms.shipped_models()
+shipped = _forms.shipped_models("cuzr")
 if "cuzr" not in shipped:
     st.info("No shipped Cu₅₀Zr₅₀ model yet (assets/models/cuzr): give a trained checkpoint folder under Model.",
             icon="ℹ️")

@@ -118,6 +118,16 @@ def test_porous_generation(tmp_path, gen):
     assert a.info["start"] == "porous" and a.info["pore_radius_a"] == 5.0
 
 
+def test_models_for_system_default_first():
+    from amorph_core.model.checkpoint import DEFAULT_MODELS, list_models, models_for_system, read_config
+    for system in ("sio2", "cuzr"):
+        names = models_for_system(system)
+        assert all(read_config(n)["config"]["system"] == system for n in names)
+        if DEFAULT_MODELS[system] in list_models():
+            assert names[0] == DEFAULT_MODELS[system]
+    assert set(models_for_system("sio2")).isdisjoint(models_for_system("cuzr"))
+
+
 def test_wrong_system_checkpoint_refused():
     with pytest.raises(AmorphError, match="trained for system"):
         Generator("cuzr", "sio2-cond", "cpu")

@@ -77,3 +77,15 @@ def list_models() -> list:
     if not MODELS_DIR.exists():
         return []
     return sorted(p.name for p in MODELS_DIR.iterdir() if (p / "config.json").exists())
+
+
+def models_for_system(system: str) -> list:
+    """Names of the shipped models trained for system, the default first."""
+    names = []
+    for name in list_models():
+        try:
+            if read_config(name)["config"].get("system") == system:
+                names.append(name)
+        except AmorphError:
+            continue
+    return sorted(names, key=lambda n: (n != DEFAULT_MODELS.get(system), n))
