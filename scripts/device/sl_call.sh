@@ -1,17 +1,24 @@
-# Device run (all GPUs of the host): one call of the species-linears training plan, then optionally eval_all.
-# bash scripts/device/sl_call.sh MINUTES EXTRA_STEPS [eval]
-# The model folder lives in /tmp/sl on a warm machine; on a fresh one it is copied from the carried
-# assets/training/sio2-cond-sl. AMORPH_SET_LOSS_WEIGHT=balanced switches the running plan's loss weight.
+# Device run (all GPUs of the host): one call of a training plan (scripts/device/train_plan.py), then optionally
+# eval_all.sh. Made for the species-linears model; other models through the environment:
+#   bash scripts/device/sl_call.sh MINUTES EXTRA_STEPS [eval]
+#   AMORPH_SRC=assets/models/sio2-cond-big-bal AMORPH_WORK=/tmp/bb AMORPH_LR=3e-4 AMORPH_LOSS_WEIGHT=balanced \
+#     bash scripts/device/sl_call.sh 9.0 9600          # continue a shipped checkpoint in a new cycle
+# The model folder lives in $AMORPH_WORK (default /tmp/sl) on a warm machine; on a fresh one it is copied from
+# the carried $AMORPH_SRC (default assets/training/sio2-cond-sl) without its plan.json unless AMORPH_KEEP_PLAN=1.
+# AMORPH_SET_LOSS_WEIGHT=balanced switches the running plan's loss weight.
 source scripts/device/setup.sh
-D=/tmp/sl; S=assets/training/sio2-cond-sl
-if [ ! -f $D/config.json ] && [ -f $S/config.json ]; then mkdir -p $D && cp -r $S/. $D/ && echo "copied $S"; fi
+D=${AMORPH_WORK:-/tmp/sl}; S=${AMORPH_SRC:-assets/training/sio2-cond-sl}; LR=${AMORPH_LR:-6e-4}
+if [ ! -f $D/config.json ] && [ -f $S/config.json ]; then
+  mkdir -p $D && cp -r $S/. $D/ && echo "copied $S"
+  [ "${AMORPH_KEEP_PLAN:-0}" = 1 ] || rm -f $D/plan.json
+fi
 if [ -n "$AMORPH_SET_LOSS_WEIGHT" ] && [ -f $D/plan.json ]; then
   python3 -c "import json,sys; p=json.load(open('$D/plan.json')); p['loss_weight']='$AMORPH_SET_LOSS_WEIGHT'; json.dump(p, open('$D/plan.json','w'), indent=1); print('plan', p)"
 fi
 mkdir -p $D
 L=$OUT/train_$(date +%H%M%S).log
-AMORPH_MODEL_JSON='{"species_self_connection": true, "species_linears": true}' \
-  torchrun --standalone --nproc_per_node=$(nvidia-smi -L | wc -l) scripts/device/train_plan.py $D $1 $2 6e-4 8 > $L 2>&1
+AMORPH_MODEL_JSON=${AMORPH_MODEL_JSON:-'{"species_self_connection": true, "species_linears": true}'} \
+  torchrun --standalone --nproc_per_node=$(nvidia-smi -L | wc -l) scripts/device/train_plan.py $D $1 $2 $LR 8 > $L 2>&1
 grep -v -i warn $L | tail -25
-mkdir -p $OUT/sl && cp -r $D/. $OUT/sl/
-if [ "$3" = eval ]; then bash scripts/device/eval_all.sh $D sl; fi
+mkdir -p $OUT/model && cp -r $D/. $OUT/model/
+if [ "$3" = eval ]; then bash scripts/device/eval_all.sh $D eval; fi
