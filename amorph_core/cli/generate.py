@@ -1,6 +1,7 @@
 """`amorph generate`: denoise glasses from random (or porous) starts and write extxyz files."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 
@@ -69,7 +70,7 @@ def run(args):
         from amorph_core.md.protocols import check_refinable, parse_refine
 
         refine_ps = parse_refine(args.refine)
-        check_refinable(build_starts(req)[0], args.md_engine)
+        check_refinable(build_starts(dataclasses.replace(req, seeds=req.seeds[:1]))[0], args.md_engine)
     t0 = time.perf_counter()
     last = {}
 
