@@ -175,6 +175,10 @@ def test_cli_generate_refine(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "generated structure is kept" in bad.stderr and "Traceback" not in bad.stderr
     assert [f.name for f in (tmp_path / "bad").iterdir()] == ["sio2_1Kps_648at_seed3.extxyz"]
+    from amorph_core.md.protocols import refine_files
+    rows = refine_files(list((tmp_path / "bad").iterdir()), "min", "lammps")
+    assert rows[0]["refined"] is None and "apart" in rows[0]["error"]
+    assert refine_files(list((tmp_path / "bad").iterdir()), "min", "lammps", cancel=lambda: True) == []
 
 
 def test_cli_train_tiny(tmp_path):

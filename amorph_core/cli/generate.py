@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+from pathlib import Path
 
 
 def _floats(text, n, what):
@@ -64,12 +65,11 @@ def run(args):
         density_g_cm3=args.density, pore_radius_a=args.pore_radius, wall_density_g_cm3=args.wall_density,
         pore_lattice=args.pore_lattice, seeds=tuple(seeds), schedule=args.steps, device=args.device,
         model=args.model, mode=args.mode)
-    refine_ps = None
     if args.refine is not None:  # refuse a bad protocol, a box too small for the potential or a missing engine first
         from amorph_core.generate import build_starts
         from amorph_core.md.protocols import check_refinable, parse_refine
 
-        refine_ps = parse_refine(args.refine)
+        parse_refine(args.refine)
         check_refinable(build_starts(dataclasses.replace(req, seeds=req.seeds[:1]))[0], args.md_engine)
     t0 = time.perf_counter()
     last = {}
@@ -88,29 +88,22 @@ def run(args):
 
     paths = generate_structures(req, args.out, progress=progress, entropy_every=args.entropy_every)
     print(f"{len(paths)} structure(s) in {time.perf_counter() - t0:.1f} s -> {args.out}")
-    if refine_ps is not None:
-        return _refine_all(paths, refine_ps, args.md_engine)
+    if args.refine is not None:
+        return _refine_all(paths, args.refine, args.md_engine)
     return 0
 
 
-def _refine_all(paths, refine_ps, engine) -> int:
-    """Refine each generated file into NAME_refined.extxyz beside it; a failure is reported and the generated
+def _refine_all(paths, protocol, engine) -> int:
+    """Refine each generated file into NAME_refined.extxyz beside it; failures are reported and the generated
     files stay. Returns the exit status (2 if any refinement failed)."""
-    from amorph_core.errors import AmorphError
-    from amorph_core.structures import read_structure, write_structure
-    from amorph_core.md.protocols import refine
+    from amorph_core.md.protocols import refine_files
 
-    nvt, npt = refine_ps
     failed = 0
-    for path in paths:
-        t = time.perf_counter()
-        try:
-            atoms = read_structure(path)
-            g = refine(atoms, engine=engine, seed=int(atoms.info.get("seed", 0)), nvt_ps=nvt, npt_ps=npt)
-            out = write_structure(g, path.with_name(path.stem + "_refined.extxyz"))
-        except AmorphError as exc:
+    for row in refine_files(paths, protocol, engine):
+        if row["error"]:
             failed += 1
-            print(f"error: refining {path.name} failed: {exc} (the generated structure is kept)", file=sys.stderr)
-            continue
-        print(f"wrote {out} ({g.info['refined']}, {g.info['engine']}, {time.perf_counter() - t:.1f} s)")
+            print(f"error: refining {Path(row['path']).name} failed: {row['error']} (the generated structure is "
+                  "kept)", file=sys.stderr)
+        else:
+            print(f"wrote {row['refined']} ({protocol}, {row['engine']}, {row['wall_s']:.1f} s)")
     return 2 if failed else 0

@@ -404,6 +404,31 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
     return g
 
 
+def refine_files(paths, protocol, engine: str = "auto", cancel=None) -> list:
+    """Refine generated extxyz files with protocol (see parse_refine) into NAME_refined.extxyz beside each; the
+    generated files stay. Returns one dict per path: path, refined (the new file or None), error (or None),
+    wall_s, engine. A structure the MD refuses is reported in its dict, not raised."""
+    from amorph_core.structures import read_structure, write_structure
+
+    nvt, npt = parse_refine(protocol)
+    rows = []
+    for path in map(Path, paths):
+        if cancel is not None and cancel():
+            break
+        t = time.perf_counter()
+        row = {"path": str(path), "refined": None, "error": None, "engine": None}
+        try:
+            atoms = read_structure(path)
+            g = refine(atoms, engine=engine, seed=int(atoms.info.get("seed", 0)), nvt_ps=nvt, npt_ps=npt)
+            row["refined"] = str(write_structure(g, path.with_name(path.stem + "_refined.extxyz")))
+            row["engine"] = g.info["engine"]
+        except AmorphError as exc:
+            row["error"] = str(exc)
+        row["wall_s"] = round(time.perf_counter() - t, 2)
+        rows.append(row)
+    return rows
+
+
 # ------------------------------------------------------------------------------------------------ elasticity
 VOIGT = [(0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1)]
 
