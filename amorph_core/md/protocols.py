@@ -395,7 +395,8 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
     g = sim.atoms()
     g.arrays.pop("momenta", None)
     # keep the generation record (seed, model, schedule...); numbers read from extxyz are numpy scalars
-    g.info.update({k: v for k, v in atoms.info.items() if isinstance(v, (int, float, str, np.number, np.bool_))})
+    g.info.update({k: v.item() if isinstance(v, np.generic) else v for k, v in atoms.info.items()
+                   if isinstance(v, (int, float, str, np.number, np.bool_))})
     g.info.update({"refined": f"{nvt_ps} ps NVT + {npt_ps} ps NPT at {temperature_k} K", "refine_seed": int(seed),
                    "engine": f"{eng.name}-{eng.platform_name}", "density_g_cm3": round(dens(g), 5)})
     if out:
