@@ -73,6 +73,28 @@ def test_page_renders(jobs_dir, page):
     assert at.title, f"{page} has no title"
 
 
+def test_model_choice_lists_the_systems_shipped_models(jobs_dir):
+    from amorph_core.jobs import get_manager
+    from amorph_core.model.checkpoint import models_for_system
+
+    at = app(jobs_dir)
+    no_errors(at)
+    sio2 = models_for_system("sio2")
+    if not sio2:
+        pytest.skip("no shipped sio2 model")
+    box = at.selectbox(key="gen-shipped")
+    assert list(box.options) == sio2 and box.value == sio2[0] == "sio2-cond"
+    box.set_value(sio2[-1])
+    at.number_input(key="gen-natoms").set_value(3).run()
+    at.button(key="gen-run").click().run()
+    job = wait_job(jobs_dir)[0]
+    assert job["params"]["model"] == sio2[-1]  # the choice reaches the job (which then refuses 3 atoms)
+    get_manager(jobs_dir).delete(job["id"])
+    mg = app(jobs_dir, "metallic_glass")
+    no_errors(mg)
+    assert list(mg.selectbox(key="mg-shipped").options) == (models_for_system("cuzr") or ["(none yet)"])
+
+
 def test_generate_form_defaults_and_extrapolation_flag(jobs_dir, model_dir):
     from amorph_core.jobs import get_manager
 
