@@ -11,10 +11,12 @@ import json
 import time
 from pathlib import Path
 
-from amorph_core.md.protocols import refine
+from amorph_core.md.protocols import parse_refine, refine
 from amorph_core.structures import read_structure
 
-PROTOCOLS = {"min": (0.0, 0.0), "nvt1": (1.0, 0.0), "nvt5": (5.0, 0.0), "paper": (25.0, 25.0)}  # (NVT ps, NPT ps)
+# (NVT ps, NPT ps) of the CLI's --refine protocols, under the names of the result files
+PROTOCOLS = {"min": parse_refine("min"), "nvt1": parse_refine("short"), "nvt5": parse_refine("5"),
+             "paper": parse_refine("paper")}
 
 ap = argparse.ArgumentParser()
 ap.add_argument("pattern")
