@@ -280,6 +280,9 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
 
         prev_model, prev_doc = load_model(out_dir, system=sys_.name)
         model_cfg = prev_model.cfg
+        if cfg.model and main:
+            log(f"{out_dir} holds a checkpoint: its architecture is kept and TrainConfig.model "
+                f"{dict(cfg.model)} is ignored")
     st = None
     if resume and state_path.exists() and not has_ckpt:
         raise AmorphError(f"{state_path} has no config.json + model.pt beside it: not a resumable training directory")
@@ -332,7 +335,7 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
             return
         val = validation_loss(ema, val_ds, model_cfg.cutoff, device)
         meta = {
-            "system": sys_.name, "step": step, "val_loss_A2": val, "train_config": asdict(cfg),
+            "system": sys_.name, "step": step, "val_loss_A2": val, "train_config": {**asdict(cfg), "model": {} if has_ckpt else dict(cfg.model)},
             "train_data_sha256": train_ds.sha256, "val_data_sha256": val_ds.sha256,
             "train_structures": train_ds.names, "val_structures": val_ds.names,
             "code_version": _git_version(), "amorph_version": __version__, "world_size": world,

@@ -36,6 +36,7 @@ ap.add_argument("out")
 ap.add_argument("--sections", default="speed", help="comma-separated: speed, large, cond (default speed)")
 ap.add_argument("--modes", default="old," + ",".join(MODES), help="paths to time (default: all)")
 ap.add_argument("--device", default="cuda")
+ap.add_argument("--model", default=None, help="shipped model name or checkpoint folder (default: the sio2 default)")
 ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, e.g. on a CPU)")
 ap.add_argument("--atoms", type=int, default=None, help="atoms per structure (default 3000; quick 192)")
 ap.add_argument("--steps", type=int, default=None, help="timed steps per path (default 300; quick 4)")
@@ -59,7 +60,7 @@ full_sched = int(full_sched) if str(full_sched).isdigit() else full_sched
 modes = [m for m in args.modes.split(",") if m]
 if not cuda:
     modes = [m for m in modes if not m.startswith("compile")] if quick else modes
-res = {"device": torch.cuda.get_device_name() if cuda else "cpu", "torch": torch.__version__,
+res = {"device": torch.cuda.get_device_name() if cuda else "cpu", "torch": torch.__version__, "model": args.model,
        "n_atoms": n_atoms, "timed_steps": n_steps, "paths": {}}
 
 
@@ -128,7 +129,7 @@ if "speed" in sections:
     starts = build_starts(req)
     gens = {}
     t = time.perf_counter()
-    eager = Generator("sio2", None, dev, mode="eager")
+    eager = Generator("sio2", args.model, dev, mode="eager")
     res["load_s"] = time.perf_counter() - t
     with eager.sampling():
         st = eager.batch_state(starts)
@@ -158,7 +159,7 @@ if "speed" in sections:
                 elif mode == "eager":
                     g, pred = eager, None
                 else:
-                    g = gens[mode] = Generator("sio2", None, dev, mode=mode)
+                    g = gens[mode] = Generator("sio2", args.model, dev, mode=mode)
                     pred = None
                 ms, warm_s = per_step(g, starts, n_steps, pred)
             entry.update(ms_per_step=ms, warmup_s=warm_s, cuda_graphs=n_graphs(g),
@@ -218,7 +219,7 @@ if "speed" in sections:
 
 mode_arg = modes[-1] if len(modes) == 1 else "eager"
 if "cond" in sections:
-    gen = Generator("sio2", None, dev, mode=mode_arg)
+    gen = Generator("sio2", args.model, dev, mode=mode_arg)
     rates = [1000.0, 100.0, 10.0, 0.1, 0.01]
     starts = []
     for r in rates:
@@ -243,13 +244,13 @@ if "cond" in sections:
         b = a.copy()
         b.positions = pos[final.ptr[k]:final.ptr[k + 1]]
         b.wrap()
-        b.info.update({"model": "sio2-cond", "schedule": str(full_sched)})
+        b.info.update({"model": gen.model_name, "schedule": str(full_sched)})
         write(out / "cond" / f"sio2_{a.info['cooling_rate_k_ps']:g}Kps_seed{a.info['seed']}.extxyz", b)
     save()
     print(json.dumps(res["cond_batch"]), flush=True)
 
 if "large" in sections:
-    gen = Generator("sio2", None, dev, mode=mode_arg)
+    gen = Generator("sio2", args.model, dev, mode=mode_arg)
     sched = args.large_schedule or ("draft" if quick else "fast")
     big = GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=6 * n_atoms if quick else 112848, aspect=(1, 1, 1.4),
                             seeds=(0,), schedule=sched, device=dev)

@@ -3,7 +3,6 @@
 AppTest does not fire st.fragment(run_every=...) timers: the tests wait on the job manager and call
 at.run() again, as a user's browser would poll.
 """
-import io
 import os
 import time
 from pathlib import Path
@@ -75,7 +74,7 @@ def test_page_renders(jobs_dir, page):
 
 def test_model_choice_lists_the_systems_shipped_models(jobs_dir):
     from amorph_core.jobs import get_manager
-    from amorph_core.model.checkpoint import models_for_system
+    from amorph_core.model.checkpoint import DEFAULT_MODELS, models_for_system
 
     at = app(jobs_dir)
     no_errors(at)
@@ -83,7 +82,7 @@ def test_model_choice_lists_the_systems_shipped_models(jobs_dir):
     if not sio2:
         pytest.skip("no shipped sio2 model")
     box = at.selectbox(key="gen-shipped")
-    assert list(box.options) == sio2 and box.value == sio2[0] == "sio2-cond"
+    assert list(box.options) == sio2 and box.value == sio2[0] == DEFAULT_MODELS["sio2"]
     box.set_value(sio2[-1])
     at.number_input(key="gen-natoms").set_value(3).run()
     at.button(key="gen-run").click().run()

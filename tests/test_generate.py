@@ -223,6 +223,9 @@ def test_train_from_a_weights_only_checkpoint_and_no_overwrite(tmp_path):
     assert any("continuing from the checkpoint's weights at step 3" in ln for ln in lines), lines
     after, doc = load_model(out)
     assert doc["meta"]["step"] == 5
+    # the requested architecture had no effect on a continued checkpoint: said, and not recorded as if it had
+    assert any("TrainConfig.model" in ln and "ignored" in ln for ln in lines), lines
+    assert doc["meta"]["train_config"]["model"] == {}
     for (k, a), b in zip(before.state_dict().items(), after.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6), k  # a near-zero learning rate keeps the loaded weights
     assert _lr(TrainConfig(schedule_start=17430, warmup=10), 0) > 0
