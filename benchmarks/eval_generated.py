@@ -27,6 +27,12 @@ for k in keys:
     print(f"{k:28s} {g if g is None else round(g, 4):>10} {r if r is None else round(r, 4):>10}")
 print(f"overlap Gen|Sim {s['overlap_gen_sim_mean']:.3f}  Sim|Sim {s['overlap_sim_sim_mean']:.3f}  "
       f"Gen|Gen {s['overlap_gen_gen_mean']:.3f}")
+rings_out = {k: res[k] for k in ("rings_generated", "rings_reference") if k in res}
+if rings_out:
+    rg, rr = rings_out.get("rings_generated"), rings_out.get("rings_reference")
+    print(f"rings per Si ({rg['definition']}), size by number of Si: generated / reference")
+    for n, a, b in zip(rg["sizes_si"], rg["rings_per_si_mean"], rr["rings_per_si_mean"]):
+        print(f"  {n:2d}  {a:.4f}  {b:.4f}")
 with open(out, "w") as fh:
     json.dump({"summary": s, "n_generated": len(gen), "rate_k_ps": rate,
-               "files": sorted(glob.glob(pattern))}, fh, indent=1)
+               "files": sorted(glob.glob(pattern)), **rings_out}, fh, indent=1)
