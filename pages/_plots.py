@@ -133,7 +133,7 @@ def cost_figure(md_rows: list, gen_rows: list, n_atoms: int = 3000):
         if g.get("n_atoms") == n_atoms:
             h = g["seconds_per_structure"] / 3600
             fig.add_trace(go.Scatter(x=[rates[0], rates[-1]], y=[h, h], mode="lines", line=dict(dash="dash"),
-                                     name=f"generation, {g['hardware']} ({g['mode']})"))
+                                     name=f"generation, {g.get('model') or 'model'} on {g['hardware']} ({g['mode']})"))
     fig.update_layout(**dict(LAYOUT, height=380), title=f"Cost of one {n_atoms}-atom a-SiO₂ glass",
                       xaxis=dict(title="cooling rate (K/ps)", type="log"),
                       yaxis=dict(title="hours (core-h / GPU-h)", type="log"))
