@@ -346,3 +346,40 @@ def read_generation_cost(path=None):
 def read_cost_table(path=None):
     """The measured MD cost table (assets/md/cost_table.json) or None if it is not there."""
     return _read_json_asset("md/cost_table.json", path)
+
+
+#: shipped example glasses (assets/examples/<set>/*.extxyz, each set with a README on its provenance)
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
+
+
+def _extxyz_header(path: Path) -> dict:
+    """The key=value comment line of an extxyz file (its second line) as a dict."""
+    from ase.io.extxyz import key_val_str_to_dict
+
+    with open(path) as fh:
+        fh.readline()
+        return key_val_str_to_dict(fh.readline())
+
+
+def example_rows(system: str = "sio2", examples_dir=None) -> list:
+    """Shipped example glasses of a system as result rows like the job manager's ({'path', 'params', 'seed',
+    'job_id', 'example_set'}), sorted by cooling rate (K/ps) then seed; [] when none ship. A file whose header
+    cannot be read is an AmorphError naming it."""
+    root = Path(examples_dir) if examples_dir else EXAMPLES_DIR
+    rows = []
+    for f in sorted(root.glob("*/*.extxyz")):
+        try:
+            h = _extxyz_header(f)
+            with open(f) as fh:
+                n_atoms = int(fh.readline())
+        except (OSError, ValueError, KeyError) as exc:
+            raise AmorphError(f"shipped example {f} is not a readable extxyz file ({exc})") from None
+        if h.get("system") != system:
+            continue
+        rate, dens, seed = h.get("cooling_rate_k_ps"), h.get("density_g_cm3"), h.get("seed")
+        params = {"system": system, "cooling_rate_k_ps": float(rate) if rate is not None else None,
+                  "n_atoms": n_atoms, "schedule": h.get("schedule"), "model_sha256_16": h.get("model_sha256_16"),
+                  "density_g_cm3": float(dens) if dens is not None else None}
+        rows.append({"path": str(f), "params": params, "seed": int(seed) if seed is not None else None,
+                     "job_id": f"example:{f.parent.name}", "example_set": f.parent.name})
+    return sorted(rows, key=lambda r: (r["params"]["cooling_rate_k_ps"] or 0.0, r["seed"] or 0))

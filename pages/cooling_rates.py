@@ -40,28 +40,41 @@ _ui.job_panel("generate", key="cr")
 
 rows = [r for r in _ui.result_rows() if r["params"].get("system") == "sio2" and not r["params"].get("pore_radius_a")
         and r["params"].get("cooling_rate_k_ps")]
+try:
+    examples = sup.example_rows("sio2")
+except AmorphError as exc:
+    examples = []
+    _ui.show_error(exc)
+use_examples = bool(examples) and st.toggle(
+    f"Include the shipped example series ({len(examples)} GPU-made 3,000-atom glasses of the default model at "
+    f"{len({r['params']['cooling_rate_k_ps'] for r in examples})} cooling rates; assets/examples)",
+    value=not rows, key="cr-examples")
+shown_rows = rows + (examples if use_examples else [])  # trends: yours and (when on) the examples
 by_rate = {}
-for r in rows:  # newest first: keep the newest structure per rate for the side-by-side view
+for r in rows or shown_rows:  # side by side: your newest glass per rate; the examples when you have none
     by_rate.setdefault(float(r["params"]["cooling_rate_k_ps"]), r)
 
 # ----------------------------------------------------------------- side by side
 st.subheader("Side by side")
 if not by_rate:
-    st.info("No generated a-SiO₂ glasses yet: generate a series above.", icon="ℹ️")
+    st.info("No generated a-SiO₂ glasses yet: generate a series above"
+            + (" or include the shipped example series." if examples else "."), icon="ℹ️")
 else:
-    shown = sorted(by_rate)[:4]
+    all_rates = sorted(by_rate)  # at most four views, spread over the range (slowest and fastest included)
+    shown = all_rates if len(all_rates) <= 4 else [all_rates[round(i * (len(all_rates) - 1) / 3)] for i in range(4)]
     slab = st.toggle("Show 6 Å slabs (clearer for big boxes)", value=False, key="cr-slab")
     cols = st.columns(len(shown))
     for col, rate in zip(cols, shown):
         atoms = _ui.load(by_rate[rate]["path"])
         view = sup.slab(atoms, "z", 0.5, 6.0) if slab else atoms
         with col:
-            st.markdown(f"**{rate:g} K/ps** · {len(atoms)} atoms")
+            st.markdown(f"**{rate:g} K/ps** · {len(atoms)} atoms" + (" · example" if by_rate[rate].get("example_set")
+                                                                         else ""))
             st.iframe(sup.viewer_html(view, width=320, height=300), height=320)
 
 # ----------------------------------------------------------------- trends
 st.subheader("Trends with the cooling rate")
-paths = [r["path"] for r in rows]
+paths = [r["path"] for r in shown_rows]
 c1, c2 = st.columns([1, 3])
 if c1.button("Analyse all (with MD references)", icon="📈", key="cr-analyse"):
     _ui.submit_job("analyze", {"paths": paths, "system": "sio2", "references": True, "rings": False, "entropy": True,

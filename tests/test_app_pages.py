@@ -322,11 +322,49 @@ def test_cooling_rates_series_side_by_side(jobs_dir, model_dir):
     assert any("cost table" in i.value for i in at.info) or at.dataframe
 
 
+def test_cooling_rates_offers_the_shipped_examples(jobs_dir):
+    """The page offers the shipped example series, made by the shipped default model (same weights hash): shown
+    side by side (spread over the rates) when one has no glasses of one's own, and analysed with one's own on
+    request; switched off, no example is shown."""
+    from amorph_core import app_support as sup
+    from amorph_core.generate import _file_sha
+    from amorph_core.jobs import get_manager
+    from amorph_core.model.checkpoint import DEFAULT_MODELS, list_models, resolve_model_dir
+
+    examples = sup.example_rows("sio2")
+    if not examples or DEFAULT_MODELS["sio2"] not in list_models():
+        pytest.skip("no shipped examples or default model")
+    assert {r["params"]["model_sha256_16"] for r in examples} == {_file_sha(resolve_model_dir(DEFAULT_MODELS["sio2"])
+                                                                            / "model.pt")}
+    assert sorted({r["params"]["cooling_rate_k_ps"] for r in examples}) == [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
+    assert sup.example_rows("cuzr") == []
+    at = app(jobs_dir, "cooling_rates")
+    no_errors(at)
+    at.toggle(key="cr-examples").set_value(True).run()
+    titles = [m.value for m in at.markdown if m.value.startswith("**") and "K/ps" in m.value]
+    if all(t.endswith("· example") for t in titles):  # no glasses of one's own in this jobs folder yet
+        assert [t.split(" K/ps")[0] for t in titles] == ["**0.01", "**1", "**10", "**1000"], titles
+        assert len(at.get("iframe")) == 4
+    else:  # one's own glasses come first in the side-by-side view
+        assert not any("example" in t for t in titles), titles
+    at.button(key="cr-analyse").click().run()
+    m = get_manager(jobs_dir)
+    job = m.list_jobs(kind="analyze")[0]
+    assert set(job["params"]["paths"]) >= {r["path"] for r in examples}
+    m.cancel(job["id"])
+    m.wait(job["id"], timeout=120)
+    at.toggle(key="cr-examples").set_value(False).run()
+    no_errors(at)
+    assert not any("example" in mk.value for mk in at.markdown if mk.value.startswith("**"))
+
+
 def test_cooling_rates_trends_against_references(jobs_dir, model_dir):
     at = app(jobs_dir, "cooling_rates")
-    if not any(m.value.startswith("**") for m in at.markdown):
+    if not any(m.value.startswith("**") and "example" not in m.value for m in at.markdown):
         test_cooling_rates_series_side_by_side(jobs_dir, model_dir)
         at = app(jobs_dir, "cooling_rates")
+    if at.get("toggle") and any(t.key == "cr-examples" for t in at.toggle):
+        at.toggle(key="cr-examples").set_value(False).run()  # one's own small glasses only: fast on a CPU
     at.button(key="cr-analyse").click().run()
     jobs = wait_job(jobs_dir, timeout=600)
     assert jobs[0]["kind"] == "analyze" and jobs[0]["state"] == "done", jobs[0].get("error")
