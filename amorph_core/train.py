@@ -335,7 +335,8 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
             return
         val = validation_loss(ema, val_ds, model_cfg.cutoff, device)
         meta = {
-            "system": sys_.name, "step": step, "val_loss_A2": val, "train_config": {**asdict(cfg), "model": {} if has_ckpt else dict(cfg.model)},
+            "system": sys_.name, "step": step, "val_loss_A2": val,
+            "train_config": {**asdict(cfg), "model": {} if has_ckpt else dict(cfg.model)},  # what was applied
             "train_data_sha256": train_ds.sha256, "val_data_sha256": val_ds.sha256,
             "train_structures": train_ds.names, "val_structures": val_ds.names,
             "code_version": _git_version(), "amorph_version": __version__, "world_size": world,

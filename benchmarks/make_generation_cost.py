@@ -12,19 +12,20 @@ rows = []
 for model in ("sio2-cond-hq", "sio2-cond"):
     src = f"benchmarks/results/sampler/bench_sampler_h100_s12_{model}.json"
     b = json.loads((ROOT / src).read_text())
-    base = {"device": "gpu", "hardware": b["device"].replace(" 80GB HBM3", ""), "model": model, "n_atoms": b["n_atoms"],
-            "schedule": "paper", "steps": b["full_schedule"]["steps"], "source": src}
+    base = {"device": "gpu", "hardware": b["device"].replace(" 80GB HBM3", ""), "model": model,
+            "n_atoms": b["n_atoms"], "schedule": "paper", "steps": b["full_schedule"]["steps"], "source": src}
     rows.append({**base, "seconds_per_structure": round(b["full_schedule"]["seconds"], 2), "mode": "one structure"})
     n = b["batch"]["n_structures"]
-    rows.append({**base, "seconds_per_structure": round(3600 / b["batch"]["best"]["structures_per_hour_paper_schedule"], 2),
-                 "mode": f"batch of {n}"})
+    per_hour = b["batch"]["best"]["structures_per_hour_paper_schedule"]
+    rows.append({**base, "seconds_per_structure": round(3600 / per_hour, 2), "mode": f"batch of {n}"})
 for f in sorted((ROOT / "benchmarks/results/generator").glob("cpu_*_paper.txt")):
     m = re.search(r"(\d+) atoms, schedule paper \((\d+) steps\): ([\d.]+) s", f.read_text())
     if m:
         mm = re.search(r"model (\S+)", f.read_text())  # files from before session 12 name no model: sio2-cond
-        rows.append({"device": "cpu", "hardware": "x86_64, 2 cores (shared)", "model": mm.group(1) if mm else "sio2-cond",
-                     "n_atoms": int(m.group(1)), "schedule": "paper", "steps": int(m.group(2)),
-                     "seconds_per_structure": float(m.group(3)), "mode": "one structure", "source": str(f.relative_to(ROOT))})
+        rows.append({"device": "cpu", "hardware": "x86_64, 2 cores (shared)",
+                     "model": mm.group(1) if mm else "sio2-cond", "n_atoms": int(m.group(1)), "schedule": "paper",
+                     "steps": int(m.group(2)), "seconds_per_structure": float(m.group(3)), "mode": "one structure",
+                     "source": str(f.relative_to(ROOT))})
 doc = {"description": "Measured time to generate one structure with a shipped a-SiO2 model (independent of the "
                       "cooling rate: the schedule has a fixed number of steps); the default is sio2-cond-hq.",
        "rows": rows}

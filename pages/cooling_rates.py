@@ -46,8 +46,9 @@ except AmorphError as exc:
     examples = []
     _ui.show_error(exc)
 use_examples = bool(examples) and st.toggle(
-    f"Include the shipped example series ({len(examples)} GPU-made 3,000-atom glasses of the default model at "
-    f"{len({r['params']['cooling_rate_k_ps'] for r in examples})} cooling rates; assets/examples)",
+    f"Include the shipped example series ({len(examples)} GPU-made glasses of "
+    f"{'/'.join(f'{n:,}' for n in sorted({r['params']['n_atoms'] for r in examples}))} atoms, made by the default "
+    f"model at {len({r['params']['cooling_rate_k_ps'] for r in examples})} cooling rates; assets/examples)",
     value=not rows, key="cr-examples")
 shown_rows = rows + (examples if use_examples else [])  # trends: yours and (when on) the examples
 by_rate = {}
