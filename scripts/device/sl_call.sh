@@ -1,8 +1,8 @@
 # Device run (all GPUs of the host): one call of a training plan (scripts/device/train_plan.py), then optionally
 # eval_all.sh. Made for the species-linears model; other models through the environment:
 #   bash scripts/device/sl_call.sh MINUTES EXTRA_STEPS [eval]
-#   AMORPH_SRC=assets/models/sio2-cond-big-bal AMORPH_WORK=/tmp/bb AMORPH_LR=3e-4 AMORPH_LOSS_WEIGHT=balanced \
-#     bash scripts/device/sl_call.sh 9.0 9600          # continue a shipped checkpoint in a new cycle
+#   AMORPH_SRC=assets/models/sio2-cond-hq AMORPH_WORK=/tmp/hq2 AMORPH_LR=2e-4 AMORPH_LOSS_WEIGHT=balanced \
+#     bash scripts/device/sl_call.sh 9.0 7600          # continue a shipped checkpoint in a new cycle
 # The model folder lives in $AMORPH_WORK (default /tmp/sl) on a warm machine; on a fresh one it is copied from
 # the carried $AMORPH_SRC (default assets/training/sio2-cond-sl) without its plan.json unless AMORPH_KEEP_PLAN=1.
 # AMORPH_SET_LOSS_WEIGHT=balanced switches the running plan's loss weight.
