@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from amorph_core.errors import AmorphError
+from amorph_core.structures.io import plain_info  # noqa: F401  (the app's name for it)
 
 #: where the app serves 3Dmol.js from (static/ with server.enableStaticServing)
 JS_URL = "/app/static/3Dmol-min.js"
@@ -34,16 +35,6 @@ DEFECT_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b
 #: ideal coordination of each element in systems with bond cutoffs
 IDEAL_COORDINATION = {"sio2": {"Si": 4, "O": 2}}
 
-
-def plain_info(atoms) -> dict:
-    """atoms.info with numpy scalars turned into Python numbers; arrays and objects left out."""
-    out = {}
-    for k, v in atoms.info.items():
-        if isinstance(v, np.generic):
-            v = v.item()
-        if isinstance(v, (str, int, float, bool)):
-            out[k] = v
-    return out
 
 
 def auto_style(n_atoms: int) -> str:
@@ -352,13 +343,13 @@ def read_cost_table(path=None):
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
 
 
-def _extxyz_header(path: Path) -> dict:
-    """The key=value comment line of an extxyz file (its second line) as a dict."""
+def _extxyz_header(path: Path) -> tuple[int, dict]:
+    """(atom count, the key=value comment line as a dict) from the first two lines of an extxyz file."""
     from ase.io.extxyz import key_val_str_to_dict
 
     with open(path) as fh:
-        fh.readline()
-        return key_val_str_to_dict(fh.readline())
+        n_atoms = int(fh.readline())
+        return n_atoms, key_val_str_to_dict(fh.readline())
 
 
 def example_rows(system: str = "sio2", examples_dir=None) -> list:
@@ -369,9 +360,7 @@ def example_rows(system: str = "sio2", examples_dir=None) -> list:
     rows = []
     for f in sorted(root.glob("*/*.extxyz")):
         try:
-            h = _extxyz_header(f)
-            with open(f) as fh:
-                n_atoms = int(fh.readline())
+            n_atoms, h = _extxyz_header(f)
         except (OSError, ValueError, KeyError) as exc:
             raise AmorphError(f"shipped example {f} is not a readable extxyz file ({exc})") from None
         if h.get("system") != system:

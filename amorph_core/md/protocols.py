@@ -379,6 +379,7 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
     """Post-generation refinement (paper 2.1): nvt_ps NVT then npt_ps zero-pressure NPT at temperature_k.
     Minimises first (generated structures can hold close pairs). Returns the refined ase.Atoms."""
     from amorph_core.structures.density import density_g_cm3 as dens
+    from amorph_core.structures.io import plain_info
     pot = potential_for(atoms)
     check_atoms(atoms, pot)
     if not (math.isfinite(temperature_k) and temperature_k > 0):
@@ -394,9 +395,7 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
     run_stages(sim, stages, out, progress, cancel, report_every)
     g = sim.atoms()
     g.arrays.pop("momenta", None)
-    # keep the generation record (seed, model, schedule...); numbers read from extxyz are numpy scalars
-    g.info.update({k: v.item() if isinstance(v, np.generic) else v for k, v in atoms.info.items()
-                   if isinstance(v, (int, float, str, np.number, np.bool_))})
+    g.info.update(plain_info(atoms))  # the generation record (seed, model, schedule...) as plain Python values
     g.info.update({"refined": f"{nvt_ps} ps NVT + {npt_ps} ps NPT at {temperature_k} K", "refine_seed": int(seed),
                    "engine": f"{eng.name}-{eng.platform_name}", "density_g_cm3": round(dens(g), 5)})
     if out:

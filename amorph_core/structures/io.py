@@ -158,3 +158,14 @@ def write_structure(atoms: Atoms, path, fmt: str | None = None) -> Path:
         fmt = {".extxyz": "extxyz", ".xyz": "extxyz", ".data": "lammps-data", ".lmp": "lammps-data",
                ".cif": "cif", ".vasp": "poscar", ".poscar": "poscar"}.get(suffix, "extxyz")
     return atomic_write(path, structure_to_bytes(atoms, fmt))
+
+
+def plain_info(atoms) -> dict:
+    """atoms.info with numpy scalars turned into Python numbers; arrays and objects left out."""
+    out = {}
+    for k, v in atoms.info.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, (str, int, float, bool)):
+            out[k] = v
+    return out
