@@ -191,7 +191,8 @@ class Generator:
     """A loaded model ready to denoise batches of structures on one device."""
 
     def __init__(self, system="sio2", model=None, device="auto", compile: bool = False,
-                 deterministic: bool = True, mode: str | None = None, bucket_granularity: float = 0.04):
+                 deterministic: bool = True, mode: str | None = None, bucket_granularity: float = 0.04,
+                 neighbors: str = "auto"):
         """mode: how the model runs (each gives the same structure for the same seed on the same device):
           'auto'    (default): 'graph' on CUDA, 'eager' on a CPU;
           'eager':   the model as is, neighbour sum by index_add (deterministic kernels on CUDA);
@@ -205,7 +206,9 @@ class Generator:
         compile=True is the old spelling of mode='compile'. Compilation or capture failures fall back to the
         eager model with a warning. deterministic: deterministic CUDA kernels (index_add) so the same seed
         gives the same structure (neighbour lists are put in a fixed order in any case).
-        bucket_granularity: padded edge counts lie on a grid spaced about this fraction of the edge count."""
+        bucket_granularity: padded edge counts lie on a grid spaced about this fraction of the edge count.
+        neighbors: neighbour-list method of model.graph.periodic_graph ('auto': all pairs by minimum image on
+        CUDA where it applies, vesin's cell list otherwise; 'vesin'; 'dense'): the same edges either way."""
         import torch
 
         from amorph_core.model.checkpoint import DEFAULT_MODELS, load_model, resolve_model_dir
@@ -226,6 +229,11 @@ class Generator:
             mode = "graph" if self.device.startswith("cuda") else "eager"
         self.mode = mode
         self.bucket_granularity = float(bucket_granularity)
+        from amorph_core.model.graph import NEIGHBOR_METHODS
+
+        if neighbors not in NEIGHBOR_METHODS:
+            raise AmorphError(f"neighbors must be one of {', '.join(NEIGHBOR_METHODS)}, got {neighbors!r}")
+        self.neighbors = neighbors
         self.padded = mode in ("graph", "compile", "compile-graph")
         self.forward = self.model
         if mode in ("compile", "compile-graph"):
@@ -259,7 +267,7 @@ class Generator:
         cutoff = self.cfg.cutoff
 
         def predict(state):
-            src, dst, vec = periodic_graph(state.positions, state.cells, state.ptr, cutoff)
+            src, dst, vec = periodic_graph(state.positions, state.cells, state.ptr, cutoff, method=self.neighbors)
             if self.mode == "eager":
                 return self._call(state.species, src, dst, vec, state.batch, state.cond)
             n = state.positions.shape[0]

@@ -35,8 +35,51 @@ def edge_order_argsort(i: torch.Tensor, j: torch.Tensor, s: torch.Tensor) -> tor
     return order
 
 
+#: 'auto' uses the dense minimum-image list on CUDA up to this many atoms per structure (benchmarks/bench_neighbors.py)
+DENSE_MAX_ATOMS = 12000
+#: pairs per chunk of the dense list (bounds its temporary memory: ~4 bytes x 3 per pair)
+DENSE_CHUNK_PAIRS = 2 ** 24
+NEIGHBOR_METHODS = ("auto", "vesin", "dense")
+
+
+def dense_ok(cell: torch.Tensor, cutoff: float) -> bool:
+    """True if the minimum-image convention finds every neighbour within cutoff (Å): an orthorhombic cell
+    (rows along x, y, z) whose lengths all exceed 2 x cutoff, so each pair has at most one image in range."""
+    c = cell.detach().to("cpu", torch.float64)
+    off = c - torch.diag(torch.diagonal(c))
+    return bool((off == 0).all()) and bool((torch.diagonal(c) > 2.0 * float(cutoff) + 1e-6).all())
+
+
+def dense_pairs(pts: torch.Tensor, cell: torch.Tensor, cutoff: float, chunk_pairs: int = DENSE_CHUNK_PAIRS):
+    """(i, j, shift) of every ordered pair i != j closer than cutoff (Å) under the minimum-image convention,
+    in lexicographic (i, j) order; vec = r_j - r_i + shift @ cell. Requires dense_ok(cell, cutoff).
+    All pairs are tested (O(N^2) work, no sort): on a GPU this beats a cell list for a few thousand atoms."""
+    n = int(pts.shape[0])
+    lengths = torch.diagonal(cell).detach()
+    x = pts.detach()
+    c2 = float(cutoff) ** 2
+    rows = max(1, int(chunk_pairs) // max(n, 1))
+    ii, jj = [], []
+    for r0 in range(0, n, rows):
+        r1 = min(n, r0 + rows)
+        r2 = None
+        for k in range(3):
+            d = x[None, :, k] - x[r0:r1, None, k]
+            d = d - lengths[k] * torch.round(d / lengths[k])
+            r2 = d * d if r2 is None else r2.addcmul_(d, d)
+        diag = torch.arange(r0, r1, device=x.device)
+        r2[diag - r0, diag] = float("inf")  # no self pairs (with lengths > 2 cutoff no self image is in range)
+        i, j = torch.nonzero(r2 < c2, as_tuple=True)
+        ii.append(i + r0)
+        jj.append(j)
+    i = torch.cat(ii) if len(ii) > 1 else ii[0]
+    j = torch.cat(jj) if len(jj) > 1 else jj[0]
+    s = -torch.round((x[j] - x[i]) / lengths)
+    return i, j, s.to(torch.int32)
+
+
 def periodic_graph(positions: torch.Tensor, cells: torch.Tensor, ptr: list, cutoff: float,
-                   order: str = "key"):
+                   order: str = "key", method: str = "auto"):
     """Full neighbour list within cutoff (Å) for each structure of a batch.
 
     positions (N, 3) Å; cells (B, 3, 3) Å, rows are lattice vectors; ptr: B+1 atom offsets (python ints).
@@ -44,18 +87,33 @@ def periodic_graph(positions: torch.Tensor, cells: torch.Tensor, ptr: list, cuto
     (dst, src, shift) within each structure (so dst is sorted over the whole batch). vesin's GPU list comes in
     a varying order; a fixed order makes the floating-point sums, hence the sampled structure, reproducible.
     order: 'key' (one sort on a packed key) or 'argsort5' (the former five stable argsorts; same result).
+    method: 'vesin' (cell list, any cell), 'dense' (all pairs, minimum image: orthorhombic cells longer than
+    2 x cutoff; the same edges in the same order), 'auto' (dense on CUDA where it applies and a structure has
+    at most DENSE_MAX_ATOMS atoms, else vesin).
     """
-    from vesin_torch import NeighborList
-
-    nl = NeighborList(cutoff=float(cutoff), full_list=True, sorted=True)
+    if method not in NEIGHBOR_METHODS:
+        raise ValueError(f"method must be one of {NEIGHBOR_METHODS}, got {method!r}")
+    nl = None
     srcs, dsts, vecs = [], [], []
     for b in range(len(ptr) - 1):
         a, z = ptr[b], ptr[b + 1]
         pts = positions[a:z]
         cell = cells[b]
-        i, j, s = nl.compute(points=pts.detach(), box=cell.detach(), periodic=True, quantities="ijS")
-        perm = edge_order(i, j, s, z - a) if order == "key" else edge_order_argsort(i, j, s)
-        i, j, s = i[perm], j[perm], s[perm]
+        dense = method == "dense" or (method == "auto" and pts.is_cuda and z - a <= DENSE_MAX_ATOMS
+                                      and dense_ok(cell, cutoff))
+        if dense:
+            if method == "dense" and not dense_ok(cell, cutoff):
+                raise ValueError(f"the dense neighbour list needs an orthorhombic cell longer than "
+                                 f"2 x cutoff = {2 * cutoff:g} Å in every direction")
+            i, j, s = dense_pairs(pts, cell, cutoff)
+        else:
+            if nl is None:
+                from vesin_torch import NeighborList
+
+                nl = NeighborList(cutoff=float(cutoff), full_list=True, sorted=True)
+            i, j, s = nl.compute(points=pts.detach(), box=cell.detach(), periodic=True, quantities="ijS")
+            perm = edge_order(i, j, s, z - a) if order == "key" else edge_order_argsort(i, j, s)
+            i, j, s = i[perm], j[perm], s[perm]
         vec = pts[j] - pts[i] + s.to(pts.dtype) @ cell
         srcs.append(j + a)
         dsts.append(i + a)
