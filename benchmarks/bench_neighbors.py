@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from amorph_core.diffusion import run_sampler  # noqa: E402
 from amorph_core.generate import GenerationRequest, Generator, build_starts, generate_structures  # noqa: E402
-from amorph_core.model.graph import periodic_graph  # noqa: E402
+from amorph_core.model.graph import DENSE_MAX_ATOMS, periodic_graph  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("out")
@@ -39,12 +39,13 @@ out = Path(args.out)
 out.mkdir(parents=True, exist_ok=True)
 dev = args.device
 cuda = dev.startswith("cuda")
-sizes = [192, 648] if args.quick else [648, 3000, 6000, 12000, 24000]
+sizes = [192, 648] if args.quick else [648, 3000, 4500, 6000, 12000, 24000]
 n_atoms = 192 if args.quick else 3000
 sched = 6 if args.quick else "paper"
 n_batch = 2 if args.quick else 8
 batch_steps = 4 if args.quick else 100
 res = {"device": torch.cuda.get_device_name() if cuda else "cpu", "torch": torch.__version__,
+       "dense_max_atoms": DENSE_MAX_ATOMS,
        "model": args.model, "list_alone": {}, "full_schedule": {}, "batch": {}}
 
 

@@ -51,7 +51,7 @@ def test_one_key_order_equals_five_argsorts():
 def test_dense_list_equals_vesin():
     """The all-pairs minimum-image list gives vesin's edges, shifts and vectors in the same order: on a batch
     of random boxes, a reference glass, a non-cubic box, and positions outside the cell."""
-    from amorph_core.model.graph import dense_ok
+    from amorph_core.model.graph import dense_ok, dense_pairs
     from amorph_core.structures.references import reference_glasses
 
     structs = [random_structure(n=n, length=L, seed=s) for n, L, s in [(40, 10.6, 4), (90, 12.0, 5)]]
@@ -71,7 +71,6 @@ def test_dense_list_equals_vesin():
         assert len(a[0]) > 0 and torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
         assert torch.allclose(a[2], b[2], atol=1e-4)
         # small chunks (many nonzero calls) give the same list
-        from amorph_core.model.graph import dense_pairs
         i, j, s = dense_pairs(p[pt[0]:pt[1]], c[0], 5.0, chunk_pairs=977)
         assert torch.equal(j + pt[0], b[0][:len(j)]) and torch.equal(i + pt[0], b[1][:len(i)])
     # where minimum image would miss neighbours the dense list refuses; 'auto' on a CPU stays with vesin

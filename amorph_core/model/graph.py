@@ -1,4 +1,5 @@
-"""Periodic neighbour graphs for a batch of structures, built on the tensors' device with vesin-torch."""
+"""Periodic neighbour graphs for a batch of structures, built on the tensors' device: vesin-torch's cell list, or all
+pairs by minimum image (a few thousand atoms on a GPU: faster, the same edges)."""
 from __future__ import annotations
 
 import math
@@ -36,7 +37,7 @@ def edge_order_argsort(i: torch.Tensor, j: torch.Tensor, s: torch.Tensor) -> tor
 
 
 #: 'auto' uses the dense minimum-image list on CUDA up to this many atoms per structure (benchmarks/bench_neighbors.py)
-DENSE_MAX_ATOMS = 12000
+DENSE_MAX_ATOMS = 4500
 #: pairs per chunk of the dense list (bounds its temporary memory: ~4 bytes x 3 per pair)
 DENSE_CHUNK_PAIRS = 2 ** 24
 NEIGHBOR_METHODS = ("auto", "vesin", "dense")
@@ -48,6 +49,17 @@ def dense_ok(cell: torch.Tensor, cutoff: float) -> bool:
     c = cell.detach().to("cpu", torch.float64)
     off = c - torch.diag(torch.diagonal(c))
     return bool((off == 0).all()) and bool((torch.diagonal(c) > 2.0 * float(cutoff) + 1e-6).all())
+
+
+def _near(xr: torch.Tensor, x: torch.Tensor, lengths: torch.Tensor, c2: float) -> torch.Tensor:
+    """(R, N) bool: the minimum-image distance from each row atom xr (R, 3) to each atom x (N, 3) is below
+    sqrt(c2); lengths (3,) Å of an orthorhombic cell."""
+    r2 = None
+    for k in range(3):
+        d = x[None, :, k] - xr[:, None, k]
+        d = d - lengths[k] * torch.round(d / lengths[k])
+        r2 = d * d if r2 is None else r2 + d * d
+    return r2 < c2
 
 
 def dense_pairs(pts: torch.Tensor, cell: torch.Tensor, cutoff: float, chunk_pairs: int = DENSE_CHUNK_PAIRS):
@@ -62,14 +74,10 @@ def dense_pairs(pts: torch.Tensor, cell: torch.Tensor, cutoff: float, chunk_pair
     ii, jj = [], []
     for r0 in range(0, n, rows):
         r1 = min(n, r0 + rows)
-        r2 = None
-        for k in range(3):
-            d = x[None, :, k] - x[r0:r1, None, k]
-            d = d - lengths[k] * torch.round(d / lengths[k])
-            r2 = d * d if r2 is None else r2.addcmul_(d, d)
+        mask = _near(x[r0:r1], x, lengths, c2)
         diag = torch.arange(r0, r1, device=x.device)
-        r2[diag - r0, diag] = float("inf")  # no self pairs (with lengths > 2 cutoff no self image is in range)
-        i, j = torch.nonzero(r2 < c2, as_tuple=True)
+        mask[diag - r0, diag] = False  # no self pairs (with lengths > 2 cutoff no self image is in range)
+        i, j = torch.nonzero(mask, as_tuple=True)
         ii.append(i + r0)
         jj.append(j)
     i = torch.cat(ii) if len(ii) > 1 else ii[0]
