@@ -1,11 +1,12 @@
 # Device run (all GPUs of the host): one call of a training plan (scripts/device/train_plan.py), then optionally
 # eval_all.sh. Made for the species-linears model; other models through the environment:
 #   bash scripts/device/sl_call.sh MINUTES EXTRA_STEPS [eval]
-#   AMORPH_SRC=assets/models/sio2-cond-hq AMORPH_WORK=/tmp/hq2 AMORPH_LR=2e-4 AMORPH_LOSS_WEIGHT=balanced \
-#     bash scripts/device/sl_call.sh 9.0 7600          # continue a shipped checkpoint in a new cycle
+#   AMORPH_SRC=assets/models/sio2-cond-hq2 AMORPH_WORK=/tmp/hq3 AMORPH_LR=2e-4 AMORPH_LOSS_WEIGHT=balanced \
+#     bash scripts/device/sl_call.sh 8.8 11700         # continue a shipped checkpoint in a new cycle
 # The model folder lives in $AMORPH_WORK (default /tmp/sl) on a warm machine; on a fresh one it is copied from
 # the carried $AMORPH_SRC (default assets/training/sio2-cond-sl) without its plan.json unless AMORPH_KEEP_PLAN=1.
-# AMORPH_SET_LOSS_WEIGHT=balanced switches the running plan's loss weight.
+# AMORPH_SET_LOSS_WEIGHT=balanced switches the running plan's loss weight; AMORPH_SET_STEPS=N moves the running
+# cycle's last step to N (e.g. to end it within the calls a machine has left).
 source scripts/device/setup.sh
 D=${AMORPH_WORK:-/tmp/sl}; S=${AMORPH_SRC:-assets/training/sio2-cond-sl}; LR=${AMORPH_LR:-6e-4}
 if [ ! -f $D/config.json ] && [ -f $S/config.json ]; then
@@ -14,6 +15,9 @@ if [ ! -f $D/config.json ] && [ -f $S/config.json ]; then
 fi
 if [ -n "$AMORPH_SET_LOSS_WEIGHT" ] && [ -f $D/plan.json ]; then
   python3 -c "import json,sys; p=json.load(open('$D/plan.json')); p['loss_weight']='$AMORPH_SET_LOSS_WEIGHT'; json.dump(p, open('$D/plan.json','w'), indent=1); print('plan', p)"
+fi
+if [ -n "$AMORPH_SET_STEPS" ] && [ -f $D/plan.json ]; then
+  python3 -c "import json; p=json.load(open('$D/plan.json')); p['steps']=int('$AMORPH_SET_STEPS'); json.dump(p, open('$D/plan.json','w'), indent=1); print('plan', p)"
 fi
 mkdir -p $D
 L=$OUT/train_$(date +%H%M%S).log
