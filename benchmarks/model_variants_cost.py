@@ -27,6 +27,9 @@ VARIANTS = {
     "species-linears": dict(species_self_connection=True, species_linears=True),
     "species-linears + radial2": dict(species_self_connection=True, species_linears=True, radial_layers=2),
     "species-linears + 128 scalars": dict(species_self_connection=True, species_linears=True, hidden_scalars=128),
+    "big + masked species linears (sio2-cond-hq2-sl)": dict(species_self_connection=True, radial_layers=2,
+                                                             hidden_vectors=64, species_linears=True,
+                                                             species_linears_kind="masked"),
 }
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -197,6 +197,30 @@ def test_cli_train_tiny(tmp_path):
     assert json.loads((tmp_path / "m" / "config.json").read_text())["meta"]["step"] == 6
 
 
+def test_train_a_grown_species_linear_checkpoint(tmp_path):
+    """A checkpoint grown with species-dependent linears (scripts/grow_species_linears.py) trains on from its
+    weights and step; training makes the elements' linears differ."""
+    import torch
+
+    from amorph_core.model import load_model, save_checkpoint
+    from amorph_core.model.denoiser import with_species_linears
+    from amorph_core.train import TrainConfig, train
+    tiny = dict(num_blocks=1, hidden_scalars=8, hidden_vectors=4, radial_hidden=8, num_bessel=4)
+    base = TrainConfig(steps=2, batch_size=1, max_structures=1, device="cpu", model=tiny, warmup=0, val_every=10,
+                       ckpt_every=10)
+    train(base, tmp_path / "m", log=lambda *a: None)
+    m, doc = load_model(tmp_path / "m")
+    save_checkpoint(tmp_path / "g", with_species_linears(m), doc["meta"])
+    lines = []
+    train(TrainConfig(steps=5, batch_size=1, max_structures=1, device="cpu", warmup=0, lr=1e-2, ema_decay=0.0,
+                      val_every=10, ckpt_every=10, schedule_start=2), tmp_path / "g", log=lines.append)
+    assert any("continuing from the checkpoint's weights at step 2" in ln for ln in lines), lines
+    g, gdoc = load_model(tmp_path / "g")
+    assert gdoc["meta"]["step"] == 5 and g.cfg.species_linears_kind == "masked"
+    lins = g.blocks[0].linear_pre.lins
+    assert not torch.allclose(lins[0].weight, lins[1].weight)
+
+
 def test_train_from_a_weights_only_checkpoint_and_no_overwrite(tmp_path):
     """A checkpoint without optimizer state (a shipped or copied model) is continued from its weights at its step,
     never silently replaced by a fresh model (that once ran with a negative learning rate and diverged); training

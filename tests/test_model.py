@@ -9,12 +9,42 @@ from tests.helpers_equivariance import assert_o3_equivariant, predict, random_st
 
 
 @pytest.fixture(scope="module", params=[(True, True, 2, False), (False, False, 1, False), (True, False, 1, False),
-                                        (True, True, 1, True)],
-                ids=["conditional-speciesSC-radial2", "unconditional", "conditional-linearSC", "species-linears"])
+                                        (True, True, 1, True), (True, True, 2, "masked")],
+                ids=["conditional-speciesSC-radial2", "unconditional", "conditional-linearSC", "species-linears",
+                     "species-linears-masked"])
 def model(request):
     cond, ssc, rl, sl = request.param
+    kind = {"species_linears_kind": "masked"} if sl == "masked" else {}
     return tiny_model(torch.float64, conditional=cond, species_self_connection=ssc, radial_layers=rl,
-                      species_linears=sl)
+                      species_linears=bool(sl), **kind)
+
+
+def test_species_linears_grown_from_a_trained_model(tmp_path):
+    """with_species_linears keeps the function exactly (each element's linear starts as the shared one); then
+    each element's linear acts on its own atoms only; the grown checkpoint saves and loads."""
+    from amorph_core.model.denoiser import SpeciesLinear, with_species_linears
+
+    m = tiny_model(torch.float64, species_self_connection=True, radial_layers=2)
+    g = with_species_linears(m)
+    assert g.cfg.species_linears and g.cfg.species_linears_kind == "masked"
+    pos, cell, sp = random_structure(seed=9)
+    assert torch.equal(predict(g, pos, cell, sp), predict(m, pos, cell, sp))
+    assert sum(p.numel() for p in g.parameters()) > sum(p.numel() for p in m.parameters())
+    with pytest.raises(ValueError, match="already"):
+        with_species_linears(g)
+    lin = g.blocks[1].linear_pre
+    assert isinstance(lin, SpeciesLinear)
+    x = torch.randn(len(sp), lin.lins[0].irreps_in.dim, dtype=torch.float64)
+    onehot = torch.nn.functional.one_hot(sp, 2).double()
+    before = lin(x, onehot)
+    with torch.no_grad():
+        lin.lins[1].weight.add_(1.0)
+    after = lin(x, onehot)
+    assert torch.equal(after[sp == 0], before[sp == 0]) and not torch.allclose(after[sp == 1], before[sp == 1])
+    save_checkpoint(tmp_path / "g", g)
+    g2, _ = load_model(tmp_path / "g")
+    assert g2.cfg.species_linears_kind == "masked"
+    assert torch.allclose(predict(g2.double(), pos, cell, sp), predict(g, pos, cell, sp), atol=1e-6)
 
 
 def test_output_is_nontrivial(model):

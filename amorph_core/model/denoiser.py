@@ -38,6 +38,9 @@ class DenoiserConfig:
     cond_hidden: int = 64
     species_self_connection: bool = False  # NequIP-style self-connection: tensor product with species one-hot
     species_linears: bool = False  # DM2/graphite-style: the per-atom linears and the readout depend on the species
+    # how species_linears are computed: "tensor_product" (with the species one-hot, as the self-connection) or
+    # "masked" (one plain o3.Linear per element, each atom taking its element's: the same function class)
+    species_linears_kind: str = "tensor_product"
     system: str = "sio2"
 
     def to_json(self) -> str:
@@ -69,12 +72,61 @@ class BesselBasis(nn.Module):
         return rb * env[:, None]
 
 
+class SpeciesLinear(nn.Module):
+    """One equivariant linear map per element: atom k gets lins[species[k]](x[k]). Evaluated as
+    sum_e onehot[:, e] * lins[e](x): plain matmuls, fixed shapes (CUDA-graph friendly), exactly equivariant."""
+
+    def __init__(self, irreps_in, irreps_out, n_species: int):
+        super().__init__()
+        self.lins = nn.ModuleList(o3.Linear(irreps_in, irreps_out) for _ in range(n_species))
+
+    def forward(self, x, onehot):
+        out = onehot[:, :1] * self.lins[0](x)
+        for e in range(1, len(self.lins)):
+            out = out + onehot[:, e:e + 1] * self.lins[e](x)
+        return out
+
+
 def _node_linear(irreps_in, irreps_out, cfg: DenoiserConfig) -> nn.Module:
     """A per-atom linear map irreps_in -> irreps_out; with cfg.species_linears one per species (a tensor product
-    with the species one-hot, as NequIP's self-connection), which stays exactly equivariant."""
+    with the species one-hot, as NequIP's self-connection, or SpeciesLinear), which stays exactly equivariant."""
     if cfg.species_linears:
+        if cfg.species_linears_kind == "masked":
+            return SpeciesLinear(irreps_in, irreps_out, len(cfg.elements))
+        if cfg.species_linears_kind != "tensor_product":
+            raise ValueError(f"species_linears_kind must be 'tensor_product' or 'masked', "
+                             f"got {cfg.species_linears_kind!r}")
         return o3.FullyConnectedTensorProduct(irreps_in, f"{len(cfg.elements)}x0e", irreps_out)
     return o3.Linear(irreps_in, irreps_out)
+
+
+#: the per-atom linear maps that species_linears makes species-dependent (state_dict prefixes, {b}: block index)
+NODE_LINEARS = ("blocks.{b}.linear_pre", "blocks.{b}.linear_post", "out")
+
+
+def with_species_linears(model: "Denoiser") -> "Denoiser":
+    """The same function with species-dependent ('masked') per-atom linears: every element's copy starts from the
+    model's shared linear, so the outputs are unchanged until training makes the elements differ. For growing a
+    trained species-blind checkpoint (its step and other weights kept)."""
+    from dataclasses import replace
+
+    cfg = model.cfg
+    if cfg.species_linears:
+        raise ValueError("the model already has species-dependent linears")
+    ref = next(model.parameters())
+    new = Denoiser(replace(cfg, species_linears=True, species_linears_kind="masked")).to(ref.device, ref.dtype)
+    old_sd = model.state_dict()
+    prefixes = [p.format(b=b) for p in NODE_LINEARS for b in range(cfg.num_blocks)]
+    sd = {}
+    for k, v in old_sd.items():
+        pre = next((p for p in prefixes if k.startswith(p + ".")), None)
+        if pre is None:
+            sd[k] = v
+        else:
+            for e in range(len(cfg.elements)):
+                sd[f"{pre}.lins.{e}{k[len(pre):]}"] = v.clone()
+    new.load_state_dict(sd)  # strict: every weight of the new model comes from the old one
+    return new.train(model.training)
 
 
 class Interaction(nn.Module):
