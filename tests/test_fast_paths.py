@@ -73,6 +73,8 @@ def test_dense_list_equals_vesin():
         # small chunks (many nonzero calls) give the same list
         i, j, s = dense_pairs(p[pt[0]:pt[1]], c[0], 5.0, chunk_pairs=977)
         assert torch.equal(j + pt[0], b[0][:len(j)]) and torch.equal(i + pt[0], b[1][:len(i)])
+    i, j, s = dense_pairs(torch.zeros((0, 3)), box, 5.0)  # no atoms, no edges
+    assert len(i) == len(j) == len(s) == 0
     # where minimum image would miss neighbours the dense list refuses; 'auto' on a CPU stays with vesin
     assert dense_ok(box, 5.0) and not dense_ok(box, 5.2)
     tric = box.clone()

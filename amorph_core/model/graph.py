@@ -80,6 +80,9 @@ def dense_pairs(pts: torch.Tensor, cell: torch.Tensor, cutoff: float, chunk_pair
         i, j = torch.nonzero(mask, as_tuple=True)
         ii.append(i + r0)
         jj.append(j)
+    if not ii:  # no atoms
+        e = torch.zeros(0, dtype=torch.long, device=x.device)
+        return e, e, torch.zeros((0, 3), dtype=torch.int32, device=x.device)
     i = torch.cat(ii) if len(ii) > 1 else ii[0]
     j = torch.cat(jj) if len(jj) > 1 else jj[0]
     s = -torch.round((x[j] - x[i]) / lengths)
