@@ -25,8 +25,12 @@ print(f"{'metric':28s} {'generated':>10s} {'reference':>10s}")
 for k in keys:
     g, r = s.get("gen_" + k), s.get("ref_" + k)
     print(f"{k:28s} {g if g is None else round(g, 4):>10} {r if r is None else round(r, 4):>10}")
-print(f"overlap Gen|Sim {s['overlap_gen_sim_mean']:.3f}  Sim|Sim {s['overlap_sim_sim_mean']:.3f}  "
-      f"Gen|Gen {s['overlap_gen_gen_mean']:.3f}")
+def _f(v):  # an overlap, or '-' where it is undefined (Gen|Gen of a single glass)
+    return "-" if v is None else f"{v:.3f}"
+
+
+print(f"overlap Gen|Sim {_f(s['overlap_gen_sim_mean'])}  Sim|Sim {_f(s['overlap_sim_sim_mean'])}  "
+      f"Gen|Gen {_f(s['overlap_gen_gen_mean'])}")
 rings_out = {k: res[k] for k in ("rings_generated", "rings_reference") if k in res}
 if rings_out:
     rg, rr = rings_out.get("rings_generated"), rings_out.get("rings_reference")
