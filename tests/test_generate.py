@@ -167,6 +167,13 @@ def test_cli_generate_refine(tmp_path):
     for k in ("seed", "model", "schedule", "cooling_rate_k_ps", "n_steps"):
         assert g.info[k] == a.info[k], k
     assert int(g.info["seed"]) == 3 and g.get_chemical_formula() == a.get_chemical_formula()
+    assert int(g.info["refine_seed"]) == 3  # the MD seed defaults to the generation seed
+    # into another folder under the generated file's name, with a chosen MD seed (benchmarks/refine_generated.py)
+    from amorph_core.md.protocols import refine_files
+    row = refine_files([tmp_path / "ok" / "sio2_1Kps_648at_seed3.extxyz"], "min", "lammps",
+                       out_dir=tmp_path / "min", seed=0)[0]
+    assert row["error"] is None and row["refined"] == str(tmp_path / "min" / "sio2_1Kps_648at_seed3.extxyz")
+    assert int(read(row["refined"]).info["refine_seed"]) == 0
     d = g.get_positions() - a.get_positions()
     d -= np.diag(a.cell) * np.round(d / np.diag(a.cell))  # minimum image (orthorhombic box, NVT only)
     assert 0.01 < np.abs(d).max() < 5.0  # moved by minimisation + MD, not scrambled
@@ -175,7 +182,6 @@ def test_cli_generate_refine(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "generated structure is kept" in bad.stderr and "Traceback" not in bad.stderr
     assert [f.name for f in (tmp_path / "bad").iterdir()] == ["sio2_1Kps_648at_seed3.extxyz"]
-    from amorph_core.md.protocols import refine_files
     rows = refine_files(list((tmp_path / "bad").iterdir()), "min", "lammps")
     assert rows[0]["refined"] is None and "apart" in rows[0]["error"]
     assert refine_files(list((tmp_path / "bad").iterdir()), "min", "lammps", cancel=lambda: True) == []

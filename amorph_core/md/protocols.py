@@ -404,13 +404,16 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
     return g
 
 
-def refine_files(paths, protocol, engine: str = "auto", cancel=None) -> list:
-    """Refine generated extxyz files with protocol (see parse_refine) into NAME_refined.extxyz beside each; the
-    generated files stay. Returns one dict per path: path, refined (the new file or None), error (or None),
-    wall_s, engine. A structure the MD refuses is reported in its dict, not raised."""
+def refine_files(paths, protocol, engine: str = "auto", cancel=None, out_dir=None, seed: int | None = None) -> list:
+    """Refine generated extxyz files with protocol (see parse_refine) into NAME_refined.extxyz beside each (or,
+    with out_dir, into out_dir/NAME.extxyz); the generated files stay. seed: the MD velocities' seed (default:
+    each structure's generation seed). Returns one dict per path: path, refined (the new file or None), error
+    (or None), wall_s, engine. A structure the MD refuses is reported in its dict, not raised."""
     from amorph_core.structures import read_structure, write_structure
 
     nvt, npt = parse_refine(protocol)
+    if out_dir is not None:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
     rows = []
     for path in map(Path, paths):
         if cancel is not None and cancel():
@@ -419,8 +422,10 @@ def refine_files(paths, protocol, engine: str = "auto", cancel=None) -> list:
         row = {"path": str(path), "refined": None, "error": None, "engine": None}
         try:
             atoms = read_structure(path)
-            g = refine(atoms, engine=engine, seed=int(atoms.info.get("seed", 0)), nvt_ps=nvt, npt_ps=npt)
-            row["refined"] = str(write_structure(g, path.with_name(path.stem + "_refined.extxyz")))
+            md_seed = int(atoms.info.get("seed", 0)) if seed is None else int(seed)
+            g = refine(atoms, engine=engine, seed=md_seed, nvt_ps=nvt, npt_ps=npt)
+            dest = Path(out_dir) / path.name if out_dir is not None else path.with_name(path.stem + "_refined.extxyz")
+            row["refined"] = str(write_structure(g, dest))
             row["engine"] = g.info["engine"]
         except AmorphError as exc:
             row["error"] = str(exc)
