@@ -183,3 +183,20 @@ def test_bench_sampler_quick_on_cpu(tmp_path):
     assert all("ms_per_step" in e for e in res["paths"].values()), res["paths"]
     assert res["best_repro_max_abs_diff_a"] == 0.0
     assert res["full_schedule"]["steps"] == 6 and res["batch"]["best"]["ms_per_step"] > 0
+
+
+def test_bench_neighbors_quick_on_cpu(tmp_path):
+    """The device benchmark of the neighbour lists runs end to end (tiny sizes) and finds the same edges."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_neighbors.py"), str(tmp_path), "--quick",
+                        "--device", "cpu"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((tmp_path / "bench_neighbors.json").read_text())
+    assert len(res["list_alone"]) == 3
+    assert all(e["same_edges_same_order"] and e["dense_ms"] > 0 for e in res["list_alone"].values())
+    assert res["full_schedule"]["eager max_abs_dx_vesin_vs_auto_a"] == 0.0
