@@ -20,7 +20,8 @@ porous glasses; a feel for what the cooling rate does to structure (Si–O–Si 
 **Limits.** Rates outside the trained range (0.1–100 K/ps for a-SiO₂) are extrapolations and flagged as
 such. The default a-SiO₂ model was trained for 47 minutes on 4 GPUs and 27 minutes on one, not the paper's 40 hours: before any MD
 refinement, 3000-atom a-SiO₂ glasses generated at 1 K/ps by the default model (sio2-cond-hq2) have about 2 %
-under-coordinated Si and 3 % O not 2-fold (MD glasses: 0.05 % and 0.5 %), and their QUESTS entropies follow
+under-coordinated Si and 3 % O not 2-fold (MD glasses: 0.05 % and 0.5 %), sharper first PDF peaks than 300 K MD
+glasses (less thermal vibration; short MD refinement restores it), and their QUESTS entropies follow
 the MD glasses' trend with the cooling rate but more weakly (within 0.22 nats from 100 to 0.1 K/ps; measured
 numbers in BENCHMARKS.md). Check every result with *Compare with MD* and refine with MD when it
 matters. Densities come from a regression on the reference
