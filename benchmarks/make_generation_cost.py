@@ -8,25 +8,27 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 rows = []
+
+
+def gpu_rows(src, model, b, n_atoms, steps, seconds, per_hour, n_batch):
+    """One-structure and batch rows of a GPU benchmark result b (from file src)."""
+    base = {"device": "gpu", "hardware": b["device"].replace(" 80GB HBM3", ""), "model": model, "n_atoms": n_atoms,
+            "schedule": "paper", "steps": steps, "source": src}
+    return [{**base, "seconds_per_structure": round(seconds, 2), "mode": "one structure"},
+            {**base, "seconds_per_structure": round(3600 / per_hour, 2), "mode": f"batch of {n_batch}"}]
+
+
 # the default model with the dense neighbour list (session 13, one H100; BENCHMARKS.md)
 src = "benchmarks/results/sampler/bench_neighbors_h100_s13_call2_fused_attempt.json"
 b = json.loads((ROOT / src).read_text())
-base = {"device": "gpu", "hardware": b["device"].replace(" 80GB HBM3", ""), "model": "sio2-cond-hq2",
-        "n_atoms": 3000, "schedule": "paper", "steps": b["full_schedule"]["compile-graph auto"]["steps"], "source": src}
-rows.append({**base, "seconds_per_structure": round(b["full_schedule"]["compile-graph auto"]["seconds"], 2),
-             "mode": "one structure"})
-rows.append({**base, "seconds_per_structure": round(3600 / b["batch"]["auto"]["structures_per_hour_paper_schedule"], 2),
-             "mode": f"batch of {b['batch']['auto']['n_structures']}"})
+full, batch = b["full_schedule"]["compile-graph auto"], b["batch"]["auto"]
+rows += gpu_rows(src, "sio2-cond-hq2", b, 3000, full["steps"], full["seconds"],
+                 batch["structures_per_hour_paper_schedule"], batch["n_structures"])
 # the fast model, before the dense neighbour list (session 12, one H100)
-for model in ("sio2-cond",):
-    src = f"benchmarks/results/sampler/bench_sampler_h100_s12_{model}.json"
-    b = json.loads((ROOT / src).read_text())
-    base = {"device": "gpu", "hardware": b["device"].replace(" 80GB HBM3", ""), "model": model,
-            "n_atoms": b["n_atoms"], "schedule": "paper", "steps": b["full_schedule"]["steps"], "source": src}
-    rows.append({**base, "seconds_per_structure": round(b["full_schedule"]["seconds"], 2), "mode": "one structure"})
-    n = b["batch"]["n_structures"]
-    per_hour = b["batch"]["best"]["structures_per_hour_paper_schedule"]
-    rows.append({**base, "seconds_per_structure": round(3600 / per_hour, 2), "mode": f"batch of {n}"})
+src = "benchmarks/results/sampler/bench_sampler_h100_s12_sio2-cond.json"
+b = json.loads((ROOT / src).read_text())
+rows += gpu_rows(src, "sio2-cond", b, b["n_atoms"], b["full_schedule"]["steps"], b["full_schedule"]["seconds"],
+                 b["batch"]["best"]["structures_per_hour_paper_schedule"], b["batch"]["n_structures"])
 for f in sorted((ROOT / "benchmarks/results/generator").glob("cpu_*_paper.txt")):
     m = re.search(r"(\d+) atoms, schedule paper \((\d+) steps\): ([\d.]+) s", f.read_text())
     if m:

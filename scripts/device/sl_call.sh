@@ -13,11 +13,13 @@ if [ ! -f $D/config.json ] && [ -f $S/config.json ]; then
   mkdir -p $D && cp -r $S/. $D/ && echo "copied $S"
   [ "${AMORPH_KEEP_PLAN:-0}" = 1 ] || rm -f $D/plan.json
 fi
-if [ -n "$AMORPH_SET_LOSS_WEIGHT" ] && [ -f $D/plan.json ]; then
-  python3 -c "import json,sys; p=json.load(open('$D/plan.json')); p['loss_weight']='$AMORPH_SET_LOSS_WEIGHT'; json.dump(p, open('$D/plan.json','w'), indent=1); print('plan', p)"
-fi
-if [ -n "$AMORPH_SET_STEPS" ] && [ -f $D/plan.json ]; then
-  python3 -c "import json; p=json.load(open('$D/plan.json')); p['steps']=int('$AMORPH_SET_STEPS'); json.dump(p, open('$D/plan.json','w'), indent=1); print('plan', p)"
+if [ -n "$AMORPH_SET_LOSS_WEIGHT$AMORPH_SET_STEPS" ] && [ -f $D/plan.json ]; then
+  python3 -c "
+import json, os
+p = json.load(open('$D/plan.json'))
+if os.environ.get('AMORPH_SET_LOSS_WEIGHT'): p['loss_weight'] = os.environ['AMORPH_SET_LOSS_WEIGHT']
+if os.environ.get('AMORPH_SET_STEPS'): p['steps'] = int(os.environ['AMORPH_SET_STEPS'])
+json.dump(p, open('$D/plan.json', 'w'), indent=1); print('plan', p)"
 fi
 mkdir -p $D
 L=$OUT/train_$(date +%H%M%S).log
