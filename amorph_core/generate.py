@@ -262,12 +262,16 @@ class Generator:
 
     def predictor(self):
         """predict(state) -> (N, 3) displacement (Å): neighbour list + model, in this generator's mode."""
-        from amorph_core.model.graph import bucket_size, edge_ptr, pad_edges, periodic_graph
+        from amorph_core.model.graph import bucket_size, edge_ptr, pad_edges, periodic_graph, resolve_methods
 
         cutoff = self.cfg.cutoff
+        resolved = [None, None]  # (cells tensor, its methods): cells are fixed during a run, read them once
 
         def predict(state):
-            src, dst, vec = periodic_graph(state.positions, state.cells, state.ptr, cutoff, method=self.neighbors)
+            if resolved[0] is not state.cells:
+                resolved[:] = [state.cells, resolve_methods(state.positions, state.cells, state.ptr, cutoff,
+                                                            self.neighbors)]
+            src, dst, vec = periodic_graph(state.positions, state.cells, state.ptr, cutoff, method=resolved[1])
             if self.mode == "eager":
                 return self._call(state.species, src, dst, vec, state.batch, state.cond)
             n = state.positions.shape[0]

@@ -84,6 +84,14 @@ def test_dense_list_equals_vesin():
         periodic_graph(rp, tric[None], [0, 300], 5.0, method="dense")
     with pytest.raises(ValueError, match="method"):
         periodic_graph(rp, box[None], [0, 300], 5.0, method="cells")
+    # resolved once per batch (the sampler's fixed cells): 'auto' keeps vesin on a CPU; a resolved tuple is obeyed
+    from amorph_core.model.graph import resolve_methods
+    p, c, pt = cases[0]
+    assert resolve_methods(p, c, pt, 5.0, "auto") == ("vesin", "vesin")
+    assert resolve_methods(p, c, pt, 5.0, "dense") == ("dense", "dense")
+    mixed = periodic_graph(p, c, pt, 5.0, method=("dense", "vesin"))
+    ref = periodic_graph(p, c, pt, 5.0, method="vesin")
+    assert torch.equal(mixed[0], ref[0]) and torch.equal(mixed[1], ref[1])
 
 
 def test_bucket_size():

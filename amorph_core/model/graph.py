@@ -89,8 +89,28 @@ def dense_pairs(pts: torch.Tensor, cell: torch.Tensor, cutoff: float, chunk_pair
     return i, j, s.to(torch.int32)
 
 
+def resolve_methods(positions: torch.Tensor, cells: torch.Tensor, ptr: list, cutoff: float,
+                    method: str = "auto") -> tuple:
+    """The neighbour-list method ('vesin' or 'dense') of each structure of a batch for method 'auto', 'vesin' or
+    'dense' (see periodic_graph). Reads the cells on the host: for fixed cells, resolve once and pass the result
+    to periodic_graph. Raises ValueError for 'dense' on a cell where minimum image would miss neighbours."""
+    if method not in NEIGHBOR_METHODS:
+        raise ValueError(f"method must be one of {NEIGHBOR_METHODS}, got {method!r}")
+    if method == "vesin":
+        return ("vesin",) * (len(ptr) - 1)
+    out = []
+    for b in range(len(ptr) - 1):
+        ok = dense_ok(cells[b], cutoff)
+        if method == "dense" and not ok:
+            raise ValueError(f"the dense neighbour list needs an orthorhombic cell longer than "
+                             f"2 x cutoff = {2 * cutoff:g} Å in every direction")
+        use = method == "dense" or (positions.is_cuda and ptr[b + 1] - ptr[b] <= DENSE_MAX_ATOMS and ok)
+        out.append("dense" if use else "vesin")
+    return tuple(out)
+
+
 def periodic_graph(positions: torch.Tensor, cells: torch.Tensor, ptr: list, cutoff: float,
-                   order: str = "key", method: str = "auto"):
+                   order: str = "key", method="auto"):
     """Full neighbour list within cutoff (Å) for each structure of a batch.
 
     positions (N, 3) Å; cells (B, 3, 3) Å, rows are lattice vectors; ptr: B+1 atom offsets (python ints).
@@ -100,22 +120,16 @@ def periodic_graph(positions: torch.Tensor, cells: torch.Tensor, ptr: list, cuto
     order: 'key' (one sort on a packed key) or 'argsort5' (the former five stable argsorts; same result).
     method: 'vesin' (cell list, any cell), 'dense' (all pairs, minimum image: orthorhombic cells longer than
     2 x cutoff; the same edges in the same order), 'auto' (dense on CUDA where it applies and a structure has
-    at most DENSE_MAX_ATOMS atoms, else vesin).
+    at most DENSE_MAX_ATOMS atoms, else vesin), or resolve_methods' per-structure tuple.
     """
-    if method not in NEIGHBOR_METHODS:
-        raise ValueError(f"method must be one of {NEIGHBOR_METHODS}, got {method!r}")
+    methods = resolve_methods(positions, cells, ptr, cutoff, method) if isinstance(method, str) else tuple(method)
     nl = None
     srcs, dsts, vecs = [], [], []
     for b in range(len(ptr) - 1):
         a, z = ptr[b], ptr[b + 1]
         pts = positions[a:z]
         cell = cells[b]
-        dense = method == "dense" or (method == "auto" and pts.is_cuda and z - a <= DENSE_MAX_ATOMS
-                                      and dense_ok(cell, cutoff))
-        if dense:
-            if method == "dense" and not dense_ok(cell, cutoff):
-                raise ValueError(f"the dense neighbour list needs an orthorhombic cell longer than "
-                                 f"2 x cutoff = {2 * cutoff:g} Å in every direction")
+        if methods[b] == "dense":
             i, j, s = dense_pairs(pts, cell, cutoff)
         else:
             if nl is None:
