@@ -8,7 +8,8 @@ later calls read it and resume the same cycle, so a long schedule survives the 1
 AMORPH_SIGMA_DIST=loguniform (first call) trains with log-uniform noise levels instead of the paper's uniform ones;
 AMORPH_MODEL_JSON='{"hidden_vectors": 64}' (first call, empty MODEL_DIR) sets the architecture of a new model;
 AMORPH_SIGMA_MAX=0.4 (first call) narrows the noise range from the paper's 0.75 Å (a low-noise fine-tune);
-AMORPH_LOSS_WEIGHT=balanced (first call) weights low-noise errors up (TrainConfig.loss_weight).
+AMORPH_LOSS_WEIGHT=balanced (first call) weights low-noise errors up (TrainConfig.loss_weight);
+AMORPH_LOSS_WEIGHT_SIGMA=0.1 (first call) sets that weight's s_w in Å (TrainConfig.loss_weight_sigma, default 0.05).
 """
 import json
 import os
@@ -36,6 +37,7 @@ else:
             "sigma_dist": os.environ.get("AMORPH_SIGMA_DIST", "uniform"),
             "sigma_max": float(os.environ.get("AMORPH_SIGMA_MAX", "0.75")),
             "loss_weight": os.environ.get("AMORPH_LOSS_WEIGHT", "paper"),
+            "loss_weight_sigma": float(os.environ.get("AMORPH_LOSS_WEIGHT_SIGMA", "0.05")),
             "model": json.loads(os.environ.get("AMORPH_MODEL_JSON", "{}"))}
     if rank == 0:
         plan_path.write_text(json.dumps(plan, indent=1))
@@ -44,6 +46,7 @@ cfg = TrainConfig(system=system, steps=plan["steps"], batch_size=plan["batch_per
                   ckpt_every=500, device="cuda", max_minutes=minutes,
                   sigma_dist=plan.get("sigma_dist", "uniform"), sigma_max=plan.get("sigma_max", 0.75),
                   loss_weight=plan.get("loss_weight", "paper"),
+                  loss_weight_sigma=plan.get("loss_weight_sigma", 0.05),
                   model=plan.get("model", {}))
 if rank == 0:
     print(f"plan {plan}")
