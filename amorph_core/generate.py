@@ -192,7 +192,7 @@ class Generator:
 
     def __init__(self, system="sio2", model=None, device="auto", compile: bool = False,
                  deterministic: bool = True, mode: str | None = None, bucket_granularity: float = 0.04,
-                 neighbors: str = "auto"):
+                 neighbors: str = "auto", whole_step="auto"):
         """mode: how the model runs (each gives the same structure for the same seed on the same device):
           'auto'    (default): 'graph' on CUDA, 'eager' on a CPU;
           'eager':   the model as is, neighbour sum by index_add (deterministic kernels on CUDA);
@@ -208,7 +208,12 @@ class Generator:
         gives the same structure (neighbour lists are put in a fixed order in any case).
         bucket_granularity: padded edge counts lie on a grid spaced about this fraction of the edge count.
         neighbors: neighbour-list method of model.graph.periodic_graph ('auto': all pairs by minimum image on
-        CUDA where it applies, vesin's cell list otherwise; 'vesin'; 'dense'): the same edges either way."""
+        CUDA where it applies, vesin's cell list otherwise; 'vesin'; 'dense'): the same edges either way.
+        whole_step: 'auto' (default): in the 'graph' and 'compile-graph' modes on CUDA, when every structure of a
+        batch takes the dense list, the whole denoising step (list in fixed-capacity buffers + model + update)
+        is one CUDA graph, with no host synchronisation per step (model.graph.dense_graph_static; the same
+        edges, other padding, so not bit-identical to the per-step path); True: that path wherever the dense
+        list applies (eagerly off CUDA); False: never."""
         import torch
 
         from amorph_core.model.checkpoint import DEFAULT_MODELS, load_model, resolve_model_dir
@@ -234,6 +239,10 @@ class Generator:
         if neighbors not in NEIGHBOR_METHODS:
             raise AmorphError(f"neighbors must be one of {', '.join(NEIGHBOR_METHODS)}, got {neighbors!r}")
         self.neighbors = neighbors
+        if whole_step not in ("auto", True, False):
+            raise AmorphError(f"whole_step must be 'auto', True or False, got {whole_step!r}")
+        self.whole_step = whole_step
+        self._static = {}  # (ptr, capacities) -> _DensePredictor (keeps its captured step graph)
         self.padded = mode in ("graph", "compile", "compile-graph")
         self.forward = self.model
         if mode in ("compile", "compile-graph"):
@@ -242,6 +251,7 @@ class Generator:
                 self.forward = torch.compile(self.model)
             except Exception as exc:  # compilation unavailable: stay eager
                 warnings.warn(f"torch.compile unavailable ({exc}); running eager", AmorphWarning, stacklevel=2)
+        self._step_fn = self.forward  # what a whole-step graph calls (itself captured: no nested graph)
         if mode in ("graph", "compile-graph") and self.device.startswith("cuda"):
             self.forward = _CudaGraphForward(self.forward, dynamic_args=(1, 2, 3) if mode == "compile-graph" else ())
 
@@ -260,10 +270,26 @@ class Generator:
             self.forward = self.model
             return self.model(*args)
 
-    def predictor(self):
-        """predict(state) -> (N, 3) displacement (Å): neighbour list + model, in this generator's mode."""
+    def uses_whole_step(self, state) -> bool:
+        """Whether predictor(state) runs the whole step as one graph (see whole_step in __init__)."""
+        from amorph_core.model.graph import resolve_methods
+
+        if self.whole_step is False or self.neighbors == "vesin":
+            return False
+        if self.whole_step == "auto" and not (self.device.startswith("cuda")
+                                              and self.mode in ("graph", "compile-graph")):
+            return False
+        methods = resolve_methods(state.positions, state.cells, state.ptr, self.cfg.cutoff,
+                                  "dense" if self.whole_step is True else self.neighbors)
+        return all(m == "dense" for m in methods)
+
+    def predictor(self, state=None):
+        """predict(state) -> (N, 3) displacement (Å): neighbour list + model, in this generator's mode. Given
+        the batch's start state, a capturable whole-step predictor where that applies (uses_whole_step)."""
         from amorph_core.model.graph import bucket_size, edge_ptr, pad_edges, periodic_graph, resolve_methods
 
+        if state is not None and self.uses_whole_step(state):
+            return self._static_predictor(state)
         cutoff = self.cfg.cutoff
         resolved = [None, None]  # (cells tensor, its methods): cells are fixed during a run, read them once
 
@@ -282,6 +308,18 @@ class Generator:
             return self._call(state.species, src, dst, vec, state.batch, state.cond, ptr)
 
         return predict
+
+    def _static_predictor(self, state):
+        from amorph_core.model.graph import dense_graph_static, static_capacity
+
+        lengths = torch_diag_lengths(state.cells)
+        counts = dense_graph_static(state.positions, lengths, state.ptr, self.cfg.cutoff,
+                                    [1] * state.n_structures)[4].tolist()
+        caps = tuple(static_capacity(c) for c in counts)
+        key = (state.ptr, caps)
+        if key not in self._static:
+            self._static[key] = _DensePredictor(self, caps, key)
+        return self._static[key]
 
     @contextlib.contextmanager
     def sampling(self):
@@ -333,6 +371,44 @@ class Generator:
         return gens
 
 
+def torch_diag_lengths(cells):
+    """(B, 3) diagonal of (B, 3, 3) cells: the edge lengths (Å) of orthorhombic cells."""
+    return cells.diagonal(dim1=1, dim2=2)
+
+
+class _DensePredictor:
+    """A capturable predictor (diffusion.sampler.StaticPredictor): the dense list into fixed capacities plus
+    the padded model; `ok` turns False on the device when a structure's edges outgrow its capacity."""
+
+    capturable = True
+
+    def __init__(self, gen: Generator, capacities, key=None):
+        import torch
+
+        self.gen, self.caps, self.key = gen, tuple(int(c) for c in capacities), key
+        self.ok = torch.ones((), dtype=torch.bool, device=gen.device)
+        self.caps_t = torch.tensor(self.caps, device=gen.device)
+
+    def __call__(self, state):
+        from amorph_core.model.graph import dense_graph_static
+
+        gen = self.gen
+        src, dst, vec, eptr, counts = dense_graph_static(state.positions, torch_diag_lengths(state.cells),
+                                                         state.ptr, gen.cfg.cutoff, self.caps)
+        self.ok.logical_and_((counts <= self.caps_t).all())
+        if gen.mode in ("compile", "compile-graph"):
+            for t in (src, dst, vec):  # one compilation for every capacity
+                gen.torch._dynamo.maybe_mark_dynamic(t, 0)
+        return gen._step_fn(state.species, src, dst, vec, state.batch, state.cond, eptr)
+
+    def grow(self):
+        from amorph_core.model.graph import bucket_size
+
+        self.caps = tuple(bucket_size(int(c * 1.25)) for c in self.caps)
+        self.caps_t = self.gen.torch.tensor(self.caps, device=self.gen.device)
+        self.gen._static.pop(self.key, None)  # a later batch with this start gets the original capacities
+
+
 def _plan_batches(starts, device, max_atoms):
     if max_atoms is None:
         max_atoms = 200_000 if device.startswith("cuda") else 1
@@ -364,7 +440,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
     and {"kind": "cancelled", "step"} on cancel. Returns the paths written (those finished before a cancel).
     Raises AmorphError for invalid requests or non-finite model output (finished files are kept).
     """
-    from amorph_core.diffusion import SamplerCancelled, get_schedule, run_sampler
+    from amorph_core.diffusion import GraphCaptureError, SamplerCancelled, get_schedule, run_sampler
     from amorph_core.structures.io import write_structure
 
     sys_ = get_system(req.system)
@@ -374,7 +450,6 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = progress or (lambda ev: None)
-    predict = gen.predictor()
     sigmas = schedule.sigmas()
     every = entropy_every if entropy_every and entropy_every > 0 else 50
     paths = []
@@ -382,6 +457,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
         group = [starts[i] for i in batch]
         seeds = [int(a.info["seed"]) for a in group]
         state = gen.batch_state(group)
+        predict = gen.predictor(state)
         t0 = time.perf_counter()
 
         def callback(step, n_steps, st, elapsed, _group=group, _batch=batch):
@@ -398,8 +474,15 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
 
         try:
             with gen.sampling():
-                state = run_sampler(state, predict, sigmas, gen.generators(seeds), callback=callback,
-                                    every=every, cancel=cancel)
+                try:
+                    state = run_sampler(state, predict, sigmas, gen.generators(seeds), callback=callback,
+                                        every=every, cancel=cancel)
+                except GraphCaptureError as exc:  # nothing stepped yet: the per-step path instead
+                    warnings.warn(f"whole-step CUDA graph failed ({exc}); running step by step", AmorphWarning,
+                                  stacklevel=2)
+                    gen.whole_step = False
+                    state = run_sampler(state, gen.predictor(), sigmas, gen.generators(seeds),
+                                        callback=callback, every=every, cancel=cancel)
         except SamplerCancelled as exc:
             progress({"kind": "cancelled", "step": exc.step})
             return paths

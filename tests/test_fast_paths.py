@@ -208,3 +208,82 @@ def test_bench_neighbors_quick_on_cpu(tmp_path):
     assert len(res["list_alone"]) == 3
     assert all(e["same_edges_same_order"] and e["dense_ms"] > 0 for e in res["list_alone"].values())
     assert res["full_schedule"]["eager max_abs_dx_vesin_vs_auto_a"] == 0.0
+
+
+def test_static_dense_list_equals_padded_list():
+    """dense_graph_static (fixed capacities, no host sync) gives periodic_graph's edges, vectors and CSR offsets
+    followed by pad_edges' dummy edges; an outgrown capacity is reported by counts and stays in bounds."""
+    from amorph_core.model.graph import dense_graph_static, static_capacity
+
+    structs = [random_structure(n=n, length=L, seed=s) for n, L, s in [(40, 10.6, 4), (90, 12.0, 5), (60, 11.0, 6)]]
+    pos = torch.cat([s[0] for s in structs])
+    cells = torch.stack([s[1] for s in structs])
+    ptr = [0, 40, 130, 190]
+    src, dst, vec = periodic_graph(pos, cells, ptr, 5.0, method="dense")
+    counts = [int(((dst >= ptr[b]) & (dst < ptr[b + 1])).sum()) for b in range(3)]
+    caps = [static_capacity(c) for c in counts]
+    assert all(c >= 1.15 * n for c, n in zip(caps, counts))
+    lengths = cells.diagonal(dim1=1, dim2=2)
+    s2, d2, v2, ep, cnt = dense_graph_static(pos, lengths, ptr, 5.0, caps)
+    assert cnt.tolist() == counts and len(s2) == sum(caps)
+    ps, pd, pv = pad_edges(src, dst, vec, sum(caps), 5.0, len(pos))
+    assert torch.equal(s2, ps) and torch.equal(d2, pd) and torch.equal(v2, pv)
+    assert torch.equal(ep, edge_ptr(dst, len(pos)))
+    small_caps = [c - 100 for c in counts]  # truncated: flagged, indices and offsets in bounds
+    s3, d3, v3, ep3, cnt3 = dense_graph_static(pos, lengths, ptr, 5.0, small_caps)
+    assert (cnt3 > torch.tensor(small_caps)).all() and len(s3) == sum(small_caps)
+    assert int(s3.min()) >= 0 and int(s3.max()) < len(pos) and int(ep3[-1]) <= len(s3)
+
+
+def test_whole_step_equals_per_step_and_recovers_capacity(tmp_path):
+    """The whole-step path (one CUDA graph per step on a GPU; run eagerly here) gives the per-step path's
+    structure; when a capacity is outgrown mid-run the steps since the last check are redone with larger
+    capacities, with the same result."""
+    from amorph_core.diffusion import run_sampler
+    from amorph_core.diffusion.sampler import StaticPredictor
+    from amorph_core.generate import build_starts
+
+    req = small(seeds=(3, 4))
+    starts = build_starts(req)
+    sig = [0.6, 0.4, 0.3, 0.2, 0.1, 0.05, 0.0, 0.0]
+    ref = Generator("sio2", None, "cpu", mode="graph")
+    st = ref.batch_state(starts)
+    assert not ref.uses_whole_step(st)  # 'auto' on a CPU: per step
+    with ref.sampling():
+        a = run_sampler(st, ref.predictor(st), sig, ref.generators([3, 4])).positions
+    g = Generator("sio2", None, "cpu", mode="graph", whole_step=True)
+    p = g.predictor(st)
+    assert getattr(p, "capturable", False) and getattr(StaticPredictor, "capturable")
+    with g.sampling():
+        b = run_sampler(st, p, sig, g.generators([3, 4])).positions
+    assert torch.equal(a, b)
+    caps0 = p.caps
+    p.caps = tuple(c // 2 for c in p.caps)  # force an overflow: detected at the first check, redone
+    p.caps_t = torch.tensor(p.caps)
+    with g.sampling():
+        c = run_sampler(st, p, sig, g.generators([3, 4]), check_finite_every=3).positions
+    assert all(x > y // 2 for x, y in zip(p.caps, caps0)) and torch.equal(a, c)
+    assert g.predictor(st).caps == caps0  # a later run starts from the original capacities again
+    # end to end through generate_structures (seed and parameters recorded as on the per-step path)
+    x = read(generate_structures(small(), tmp_path / "ws", generator=g)[0])
+    y = read(generate_structures(small(), tmp_path / "ps", generator=ref)[0])
+    assert np.array_equal(x.positions, y.positions) and x.info["seed"] == 3
+    with pytest.raises(Exception, match="whole_step"):
+        Generator("sio2", None, "cpu", whole_step="yes")
+
+
+def test_bench_whole_step_quick_on_cpu(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run([sys.executable, str(root / "benchmarks" / "bench_whole_step.py"), str(tmp_path), "--quick",
+                        "--device", "cpu", "--repeats", "1"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((tmp_path / "bench_whole_step.json").read_text())
+    fs = res["full_schedule"]
+    assert fs["graph whole-step"]["whole_step_used"] and not fs["graph per-step"]["whole_step_used"]
+    assert fs["graph max_dx_per_step_vs_whole_step_a"] == 0.0
+    assert res["batch"]["graph whole-step"]["ms_per_step"] > 0

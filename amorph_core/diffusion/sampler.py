@@ -2,6 +2,8 @@
 
 One batched state (positions, cells, species, structure index); a pure step; a loop with progress callbacks
 and cancellation. The displacement predictor is passed in, so this module knows nothing about materials.
+A predictor with fixed shapes and no host synchronisation (`capturable = True`, see StaticPredictor) lets the
+whole step run as one CUDA graph.
 """
 from __future__ import annotations
 
@@ -68,6 +70,120 @@ def _noise(state, generators):
     return torch.cat(parts)
 
 
+class GraphCaptureError(RuntimeError):
+    """A step could not be captured as a CUDA graph (the caller may fall back to per-step execution)."""
+
+
+class StaticPredictor:
+    """Interface of a predictor whose step can be captured as a CUDA graph: fixed output shapes, no host
+    synchronisation. `ok` is a device bool, cleared when an internal capacity was exceeded (results since
+    then are invalid); grow() enlarges the capacities (the next capture uses them)."""
+
+    capturable = True
+    ok: torch.Tensor
+
+    def __call__(self, state: BatchState) -> torch.Tensor:
+        raise NotImplementedError
+
+    def grow(self) -> None:
+        raise NotImplementedError
+
+
+class StepGraph:
+    """One denoising step (predict + update + wrap) on static buffers, replayed as a CUDA graph (capture=True)
+    or run eagerly (capture=False, e.g. on a CPU). load(state) copies a state in; advance(sigma, noise) steps
+    the buffers in place; state() is a copy of the current state."""
+
+    def __init__(self, state: BatchState, predict, capture: bool):
+        self.predict = predict
+        self.buf = replace(state, positions=state.positions.clone(), cells=state.cells.clone(),
+                           species=state.species.clone(), batch=state.batch.clone(),
+                           cond=None if state.cond is None else state.cond.clone(),
+                           inv_cells=state.inv_cells.clone())
+        self.sigma = torch.zeros((), dtype=state.positions.dtype, device=state.positions.device)
+        self.noise = torch.zeros_like(state.positions)
+        self.graph = None
+        if capture:
+            try:
+                side = torch.cuda.Stream()
+                side.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(side):  # warm-up (kernel selection, compilation) outside the capture
+                    for _ in range(2):
+                        self._new_positions()
+                torch.cuda.current_stream().wait_stream(side)
+                self.graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(self.graph):
+                    self.buf.positions.copy_(self._new_positions())
+            except Exception as exc:
+                raise GraphCaptureError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _new_positions(self):
+        b = self.buf
+        pos = b.positions - self.predict(b) + self.sigma * self.noise  # sigma = 0: exactly the clean step
+        return wrap_positions(pos, b.cells, b.batch, b.inv_cells)
+
+    def load(self, state: BatchState) -> None:
+        for name in ("positions", "cells", "species", "batch", "cond", "inv_cells"):
+            src = getattr(state, name)
+            if src is not None:
+                getattr(self.buf, name).copy_(src)
+
+    def advance(self, sigma: float, noise) -> None:
+        self.sigma.fill_(float(sigma))
+        if noise is not None:
+            self.noise.copy_(noise)
+        if self.graph is not None:
+            self.graph.replay()
+        else:
+            self.buf.positions.copy_(self._new_positions())
+
+    def state(self) -> BatchState:
+        return replace(self.buf, positions=self.buf.positions.clone())
+
+
+def _run_static(state, predict, sigmas, generators, callback, every, cancel, check_finite_every):
+    """run_sampler for a capturable predictor: every step one graph replay, no host synchronisation but at
+    checks (finite positions, the predictor's capacities) every check_finite_every steps and at callbacks.
+    When a capacity was exceeded, the steps since the last check are redone with larger capacities."""
+    n = len(sigmas)
+    t0 = time.perf_counter()
+    capture = state.positions.is_cuda
+    key = (tuple(state.positions.shape), state.ptr, capture)
+    sg = getattr(predict, "step_graph", None)
+    if sg is None or sg.key != key:
+        sg = StepGraph(state, predict, capture)
+        sg.key = key
+        predict.step_graph = sg
+    sg.load(state)
+    predict.ok.fill_(True)
+    snap = (0, state.positions.clone(), [g.get_state() for g in generators])
+    t = 0
+    while t < n:
+        if cancel is not None and cancel.is_set():
+            raise SamplerCancelled(sg.state(), t)
+        sigma = float(sigmas[t])
+        sg.advance(sigma, _noise(sg.buf, generators) if sigma > 0 else None)
+        t += 1
+        report = callback is not None and (t % every == 0 or t == n)
+        if t % check_finite_every == 0 or t == n or report:
+            if not bool(predict.ok):  # a capacity was exceeded since the last check: redo those steps
+                t, pos, gstates = snap
+                for g, st in zip(generators, gstates):
+                    g.set_state(st)
+                predict.grow()
+                sg = StepGraph(replace(state, positions=pos.clone()), predict, capture)
+                sg.key = key
+                predict.step_graph = sg
+                predict.ok.fill_(True)
+                continue
+            if not torch.isfinite(sg.buf.positions).all():
+                raise FloatingPointError(f"non-finite positions at denoising step {t}")
+            snap = (t, sg.buf.positions.clone(), [g.get_state() for g in generators])
+            if report:
+                callback(t, n, sg.state(), time.perf_counter() - t0)
+    return sg.state()
+
+
 @torch.no_grad()
 def run_sampler(state: BatchState, predict, sigmas, generators, callback=None, every: int = 50,
                 cancel=None, check_finite_every: int = 50) -> BatchState:
@@ -76,11 +192,14 @@ def run_sampler(state: BatchState, predict, sigmas, generators, callback=None, e
 
     callback(step, n_steps, state, elapsed_s) is called every `every` steps and at the end; cancel is a
     threading.Event-like object checked every step. Raises FloatingPointError on non-finite positions.
+    A StaticPredictor runs the whole step as one CUDA graph on a GPU (eagerly elsewhere).
     """
     n = len(sigmas)
     t0 = time.perf_counter()
     if state.inv_cells is None:  # cells are fixed: invert them once, not every step
         state = replace(state, inv_cells=torch.linalg.inv(state.cells))
+    if getattr(predict, "capturable", False):
+        return _run_static(state, predict, sigmas, generators, callback, every, cancel, check_finite_every)
     for t, sigma in enumerate(sigmas):
         if cancel is not None and cancel.is_set():
             raise SamplerCancelled(state, t)

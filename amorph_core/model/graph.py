@@ -177,3 +177,78 @@ def pad_edges(src, dst, vec, capacity: int, cutoff: float, n_atoms: int):
     far = torch.zeros((pad, 3), device=vec.device, dtype=vec.dtype)
     far[:, 0] = float(cutoff) + 1.0
     return torch.cat([src, k]), torch.cat([dst, k]), torch.cat([vec, far])
+
+
+def static_capacity(n_edges: int, margin: float = 0.15, granularity: float = 0.04) -> int:
+    """Fixed edge capacity for a structure whose neighbour list has n_edges now: n_edges plus a margin for the
+    list to grow as the structure changes, on bucket_size's grid (stateless: the same count, the same size)."""
+    return bucket_size(int(math.ceil(int(n_edges) * (1.0 + float(margin)))) + 64, granularity)
+
+
+def _compact_static(mask: torch.Tensor, size: int) -> torch.Tensor:
+    """(size, 2) row/column indices of mask's True entries in row-major order, padded with -1 (the first `size`
+    when there are more): a fixed shape, so no host synchronisation."""
+    if hasattr(torch, "nonzero_static"):
+        return torch.nonzero_static(mask, size=int(size), fill_value=-1)
+    flat = mask.reshape(-1)  # torch < 2.2: rank of each True entry by a prefix sum, then a scatter
+    rank = torch.cumsum(flat, 0) - 1
+    slot = torch.where(flat & (rank < size), rank, torch.full_like(rank, size))
+    out = torch.full((int(size) + 1,), -1, dtype=torch.long, device=mask.device)
+    out.scatter_(0, slot, torch.arange(flat.numel(), device=mask.device))
+    idx = out[:-1]
+    n = mask.shape[1]
+    return torch.stack([torch.where(idx >= 0, idx // n, idx), torch.where(idx >= 0, idx % n, idx)], dim=1)
+
+
+def dense_graph_static(positions: torch.Tensor, lengths: torch.Tensor, ptr, cutoff: float, capacities):
+    """The dense list of periodic_graph in fixed-size buffers, with no host synchronisation (so a whole denoising
+    step can be one CUDA graph). positions (N, 3) Å; lengths (B, 3) Å of orthorhombic cells (dense_ok);
+    ptr B+1 atom offsets; capacities: the edge capacity of each structure (static_capacity).
+
+    Returns (src, dst, vec, edge_ptr, counts): sum(capacities) edges, the real ones first in periodic_graph's
+    order (dst, then src) with its vectors, then dummy edges k -> k of length cutoff + 1 Å (zero messages, as
+    pad_edges); edge_ptr (N+1,) CSR offsets of the real edges; counts (B,) each structure's true edge count.
+    Where counts > capacities the list is truncated: the caller must check and grow the capacities."""
+    x = positions.detach()
+    dev = x.device
+    c2 = float(cutoff) ** 2
+    B = len(ptr) - 1
+    ii, jj, rows, counts = [], [], [], []
+    for b in range(B):
+        a, z = int(ptr[b]), int(ptr[b + 1])
+        pts = x[a:z]
+        mask = _near(pts, pts, lengths[b], c2)
+        mask.fill_diagonal_(False)
+        rows.append(mask.sum(1))
+        idx = _compact_static(mask, capacities[b])
+        ii.append(idx[:, 0] + a)
+        jj.append(idx[:, 1] + a)
+    row_counts = torch.cat(rows) if B > 1 else rows[0]
+    counts = torch.stack([r.sum() for r in rows])
+    caps = torch.stack([torch.full((), int(c), dtype=torch.long, device=dev) for c in capacities])  # no H2D copy
+    used = torch.minimum(counts, caps)  # a truncated structure keeps its first `cap` edges (flagged by counts)
+    i_all = torch.cat(ii) if B > 1 else ii[0]
+    j_all = torch.cat(jj) if B > 1 else jj[0]
+    total = int(sum(int(c) for c in capacities))
+    p = torch.arange(total, device=dev)
+    real_end = torch.cumsum(used, 0)
+    b_of = torch.searchsorted(real_end, p, right=True)  # structure of output slot p; B: padding
+    bc = b_of.clamp(max=B - 1)
+    cap_start = torch.cumsum(caps, 0) - caps
+    take = cap_start[bc] + (p - (real_end - used)[bc])
+    real = b_of < B
+    take = torch.where(real, take, torch.zeros_like(take))
+    n_atoms = x.shape[0]
+    k = (p - real_end[-1]) % max(n_atoms, 1)
+    dst = torch.where(real, i_all[take], k)
+    src = torch.where(real, j_all[take], k)
+    d = positions[src] - positions[dst]
+    L = lengths[bc]
+    s = -torch.round(d.detach() / L)
+    vec = d + s * L
+    far = torch.zeros_like(vec)
+    far[:, 0] = float(cutoff) + 1.0
+    vec = torch.where(real[:, None], vec, far)
+    edge_ptr = torch.cat([torch.zeros(1, dtype=torch.long, device=dev), torch.cumsum(row_counts, 0)])
+    edge_ptr = edge_ptr.clamp(max=real_end[-1])  # truncated (flagged) lists: garbage, but in bounds
+    return src, dst, vec, edge_ptr, counts
