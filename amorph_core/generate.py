@@ -31,6 +31,8 @@ class GenerationRequest:
     regression unless given. Pores: pore_radius_a (+ wall_density_g_cm3, pore_lattice 'single'|'hexagonal').
     seeds: one structure per seed. schedule: preset name (see SCHEDULES) or number of steps.
     mode: how the model runs (Generator's modes: auto, eager, segment, graph, compile, compile-graph).
+    rate_guidance: w >= 0; each step moves by d(rate) + w (d(rate) - d(1 K/ps)), d the model's displacement:
+    w > 0 strengthens the cooling rate's effect (guidance, conditional models only; 0 = the paper's sampler).
     """
 
     system: str = "sio2"
@@ -48,6 +50,13 @@ class GenerationRequest:
     model: str | None = None
     max_atoms_per_batch: int | None = None
     mode: str = "auto"
+    rate_guidance: float = 0.0
+
+
+#: the cooling rate (K/ps) whose displacement rate guidance extrapolates away from
+GUIDANCE_PIVOT_K_PS = 1.0
+#: largest rate guidance accepted
+MAX_RATE_GUIDANCE = 4.0
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -283,13 +292,36 @@ class Generator:
                                   "dense" if self.whole_step is True else self.neighbors)
         return all(m == "dense" for m in methods)
 
-    def predictor(self, state=None):
-        """predict(state) -> (N, 3) displacement (Å): neighbour list + model, in this generator's mode. Given
-        the batch's start state, a capturable whole-step predictor where that applies (uses_whole_step)."""
+    def check_guidance(self, w: float) -> float:
+        """w as a float, or AmorphError: finite, 0..MAX_RATE_GUIDANCE, and only for a conditional model."""
+        try:
+            w = float(w)
+        except (TypeError, ValueError):
+            raise AmorphError(f"rate guidance must be a number, got {w!r}") from None
+        if not (math.isfinite(w) and 0.0 <= w <= MAX_RATE_GUIDANCE):
+            raise AmorphError(f"rate guidance must be between 0 and {MAX_RATE_GUIDANCE:g}, got {w}")
+        if w and not self.cfg.conditional:
+            raise AmorphError(f"rate guidance needs a cooling-rate-conditional model; '{self.model_name}' is not")
+        return w
+
+    def _guided(self, fn, args, w):
+        """fn(*args) with the cooling-rate input (args[5]), extrapolated by rate guidance w."""
+        d = fn(*args)
+        if not w:
+            return d
+        pivot = self.torch.full_like(args[5], math.log10(GUIDANCE_PIVOT_K_PS))
+        d0 = fn(*args[:5], pivot, *args[6:])
+        return d + w * (d - d0)
+
+    def predictor(self, state=None, guidance: float = 0.0):
+        """predict(state) -> (N, 3) displacement (Å): neighbour list + model, in this generator's mode, with
+        rate guidance w (GenerationRequest.rate_guidance). Given the batch's start state, a capturable
+        whole-step predictor where that applies (uses_whole_step)."""
         from amorph_core.model.graph import bucket_size, edge_ptr, pad_edges, periodic_graph, resolve_methods
 
+        w = self.check_guidance(guidance)
         if state is not None and self.uses_whole_step(state):
-            return self._static_predictor(state)
+            return self._static_predictor(state, w)
         cutoff = self.cfg.cutoff
         resolved = [None, None]  # (cells tensor, its methods): cells are fixed during a run, read them once
 
@@ -299,26 +331,26 @@ class Generator:
                                                             self.neighbors)]
             src, dst, vec = periodic_graph(state.positions, state.cells, state.ptr, cutoff, method=resolved[1])
             if self.mode == "eager":
-                return self._call(state.species, src, dst, vec, state.batch, state.cond)
+                return self._guided(self._call, (state.species, src, dst, vec, state.batch, state.cond), w)
             n = state.positions.shape[0]
             ptr = edge_ptr(dst, n)
             if self.padded:
                 cap = bucket_size(src.shape[0], self.bucket_granularity)
                 src, dst, vec = pad_edges(src, dst, vec, cap, cutoff, n)
-            return self._call(state.species, src, dst, vec, state.batch, state.cond, ptr)
+            return self._guided(self._call, (state.species, src, dst, vec, state.batch, state.cond, ptr), w)
 
         return predict
 
-    def _static_predictor(self, state):
+    def _static_predictor(self, state, w=0.0):
         from amorph_core.model.graph import dense_graph_static, static_capacity
 
         lengths = torch_diag_lengths(state.cells)
         counts = dense_graph_static(state.positions, lengths, state.ptr, self.cfg.cutoff,
                                     [1] * state.n_structures)[4].tolist()
         caps = tuple(static_capacity(c) for c in counts)
-        key = (state.ptr, caps)
+        key = (state.ptr, caps, w)
         if key not in self._static:
-            self._static[key] = _DensePredictor(self, caps, key)
+            self._static[key] = _DensePredictor(self, caps, key, w)
         return self._static[key]
 
     @contextlib.contextmanager
@@ -382,10 +414,10 @@ class _DensePredictor:
 
     capturable = True
 
-    def __init__(self, gen: Generator, capacities, key=None):
+    def __init__(self, gen: Generator, capacities, key=None, guidance: float = 0.0):
         import torch
 
-        self.gen, self.caps, self.key = gen, tuple(int(c) for c in capacities), key
+        self.gen, self.caps, self.key, self.w = gen, tuple(int(c) for c in capacities), key, guidance
         self.ok = torch.ones((), dtype=torch.bool, device=gen.device)
         self.caps_t = torch.tensor(self.caps, device=gen.device)
 
@@ -399,7 +431,7 @@ class _DensePredictor:
         if gen.mode in ("compile", "compile-graph"):
             for t in (src, dst, vec):  # one compilation for every capacity
                 gen.torch._dynamo.maybe_mark_dynamic(t, 0)
-        return gen._step_fn(state.species, src, dst, vec, state.batch, state.cond, eptr)
+        return gen._guided(gen._step_fn, (state.species, src, dst, vec, state.batch, state.cond, eptr), self.w)
 
     def grow(self):
         from amorph_core.model.graph import bucket_size
@@ -446,6 +478,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
     sys_ = get_system(req.system)
     schedule = get_schedule(req.schedule)
     gen = generator or Generator(sys_.name, req.model, req.device, mode=req.mode)
+    gen.check_guidance(req.rate_guidance)
     starts = build_starts(req, gen.cfg.cutoff)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -457,7 +490,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
         group = [starts[i] for i in batch]
         seeds = [int(a.info["seed"]) for a in group]
         state = gen.batch_state(group)
-        predict = gen.predictor(state)
+        predict = gen.predictor(state, req.rate_guidance)
         t0 = time.perf_counter()
 
         def callback(step, n_steps, st, elapsed, _group=group, _batch=batch):
@@ -481,7 +514,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
                     warnings.warn(f"whole-step CUDA graph failed ({exc}); running step by step", AmorphWarning,
                                   stacklevel=2)
                     gen.whole_step = False
-                    state = run_sampler(state, gen.predictor(), sigmas, gen.generators(seeds),
+                    state = run_sampler(state, gen.predictor(None, req.rate_guidance), sigmas, gen.generators(seeds),
                                         callback=callback, every=every, cancel=cancel)
         except SamplerCancelled as exc:
             progress({"kind": "cancelled", "step": exc.step})
@@ -501,6 +534,9 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
             })
             if req.density_g_cm3 is not None:
                 a.info["requested_density_g_cm3"] = float(req.density_g_cm3)
+            if req.rate_guidance:
+                a.info["rate_guidance"] = float(req.rate_guidance)
+                a.info["rate_guidance_pivot_k_ps"] = GUIDANCE_PIVOT_K_PS
             rate = a.info.get("cooling_rate_k_ps")
             tag = f"_{rate:g}Kps" if rate is not None else ""
             path = out_dir / f"{sys_.name}{tag}_{len(a)}at_seed{seeds[k]}.extxyz"

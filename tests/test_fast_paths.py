@@ -287,3 +287,28 @@ def test_bench_whole_step_quick_on_cpu(tmp_path):
     assert fs["graph whole-step"]["whole_step_used"] and not fs["graph per-step"]["whole_step_used"]
     assert fs["graph max_dx_per_step_vs_whole_step_a"] == 0.0
     assert res["batch"]["graph whole-step"]["ms_per_step"] > 0
+
+
+def test_rate_guidance(tmp_path):
+    """Rate guidance moves each step by d(rate) + w (d(rate) - d(1 K/ps)): the same numbers as two plain model
+    calls, nothing at the pivot rate, the same on the whole-step path, and clear errors for bad w."""
+    from amorph_core.errors import AmorphError
+    from amorph_core.generate import build_starts
+
+    g = Generator("sio2", None, "cpu", mode="graph")
+    st = g.batch_state(build_starts(small(cooling_rate_k_ps=100.0)))
+    d = g.predictor(st)(st)
+    d0 = g.predictor(st)(type(st)(**{**st.__dict__, "cond": torch.zeros_like(st.cond)}))
+    guided = g.predictor(st, 1.5)(st)
+    assert torch.allclose(guided, d + 1.5 * (d - d0), atol=1e-6) and (guided - d).abs().max() > 1e-3
+    ws = Generator("sio2", None, "cpu", mode="graph", whole_step=True)
+    assert torch.allclose(ws.predictor(st, 1.5)(st), guided, atol=1e-6)
+    at_pivot = g.batch_state(build_starts(small(cooling_rate_k_ps=1.0)))
+    assert torch.equal(g.predictor(at_pivot, 2.0)(at_pivot), g.predictor(at_pivot)(at_pivot))
+    for bad in (-0.5, 4.5, float("nan"), "strong"):
+        with pytest.raises(AmorphError, match="rate guidance"):
+            g.predictor(st, bad)
+    with pytest.raises(AmorphError, match="conditional"):
+        Generator("cuzr", None, "cpu").check_guidance(1.0)
+    a = read(generate_structures(small(cooling_rate_k_ps=100.0, schedule=3, rate_guidance=1.5), tmp_path, generator=g)[0])
+    assert a.info["rate_guidance"] == 1.5 and a.info["rate_guidance_pivot_k_ps"] == 1.0

@@ -2,8 +2,10 @@
 
 python3 scripts/device/sample_eval.py MODEL_DIR OUT_DIR RATE N_ATOMS SEEDS SCHEDULE [MAX_ATOMS_PER_BATCH]
 RATE 'none' for unconditional systems; the system is read from the checkpoint.
+AMORPH_RATE_GUIDANCE=W samples with rate guidance W (GenerationRequest.rate_guidance).
 """
 import json
+import os
 import sys
 from pathlib import Path
 import time
@@ -17,7 +19,8 @@ max_atoms = int(sys.argv[7]) if len(sys.argv) > 7 else None
 system = json.loads((Path(model) / "config.json").read_text())["config"]["system"]
 gen = Generator(system, model, "cuda")
 req = GenerationRequest(system=system, cooling_rate_k_ps=None if rate == "none" else float(rate), n_atoms=int(n), seeds=parse_seeds(seeds),
-                        schedule=sched, device="cuda", model=model, max_atoms_per_batch=max_atoms)
+                        schedule=sched, device="cuda", model=model, max_atoms_per_batch=max_atoms,
+                        rate_guidance=float(os.environ.get("AMORPH_RATE_GUIDANCE", "0")))
 torch.cuda.synchronize()
 t = time.perf_counter()
 paths = generate_structures(req, out, generator=gen)
