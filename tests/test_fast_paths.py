@@ -310,5 +310,6 @@ def test_rate_guidance(tmp_path):
             g.predictor(st, bad)
     with pytest.raises(AmorphError, match="conditional"):
         Generator("cuzr", None, "cpu").check_guidance(1.0)
-    a = read(generate_structures(small(cooling_rate_k_ps=100.0, schedule=3, rate_guidance=1.5), tmp_path, generator=g)[0])
+    req = small(cooling_rate_k_ps=100.0, schedule=3, rate_guidance=1.5)
+    a = read(generate_structures(req, tmp_path, generator=g)[0])
     assert a.info["rate_guidance"] == 1.5 and a.info["rate_guidance_pivot_k_ps"] == 1.0
