@@ -136,11 +136,11 @@ for name, g in gens.items():
     save()
 del gens
 
-# 3. per-step cost of other models (whole-step compile-graph on CUDA), interleaved
+# 3. per-step cost of other models (whole-step graph on CUDA), interleaved
 models = [m for m in args.models.split(",") if m]
 if models:
     one = build_starts(req)
-    mode = modes[0]
+    mode = "graph"  # whole-step graph without compilation (no compile time per model)
     mg = {m: Generator("sio2", m, dev, mode=mode) for m in models}
     for m, g in mg.items():
         res["models"][m] = {"mode": mode, "params": sum(p.numel() for p in g.model.parameters()), "ms_per_step": []}
