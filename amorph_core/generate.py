@@ -33,6 +33,7 @@ class GenerationRequest:
     mode: how the model runs (Generator's modes: auto, eager, segment, graph, compile, compile-graph).
     rate_guidance: w >= 0; each step moves by d(rate) + w (d(rate) - d(1 K/ps)), d the model's displacement:
     w > 0 strengthens the cooling rate's effect (guidance, conditional models only; 0 = the paper's sampler).
+    tf32: TF32 matrix products on a CUDA GPU (faster; other rounding, so another trajectory for the same seed).
     """
 
     system: str = "sio2"
@@ -51,6 +52,7 @@ class GenerationRequest:
     max_atoms_per_batch: int | None = None
     mode: str = "auto"
     rate_guidance: float = 0.0
+    tf32: bool = False
 
 
 #: the cooling rate (K/ps) whose displacement rate guidance extrapolates away from
@@ -201,7 +203,7 @@ class Generator:
 
     def __init__(self, system="sio2", model=None, device="auto", compile: bool = False,
                  deterministic: bool = True, mode: str | None = None, bucket_granularity: float = 0.04,
-                 neighbors: str = "auto", whole_step="auto"):
+                 neighbors: str = "auto", whole_step="auto", tf32: bool = False):
         """mode: how the model runs (each gives the same structure for the same seed on the same device):
           'auto'    (default): 'graph' on CUDA, 'eager' on a CPU;
           'eager':   the model as is, neighbour sum by index_add (deterministic kernels on CUDA);
@@ -222,7 +224,9 @@ class Generator:
         batch takes the dense list, the whole denoising step (list in fixed-capacity buffers + model + update)
         is one CUDA graph, with no host synchronisation per step (model.graph.dense_graph_static; the same
         edges, other padding, so not bit-identical to the per-step path); True: that path wherever the dense
-        list applies (eagerly off CUDA); False: never."""
+        list applies (eagerly off CUDA); False: never.
+        tf32: TF32 tensor-core matrix products while sampling on CUDA (about 1.05x faster on an H100; another
+        rounding, so another trajectory for the same seed, still reproducible; no effect on a CPU)."""
         import torch
 
         from amorph_core.model.checkpoint import DEFAULT_MODELS, load_model, resolve_model_dir
@@ -251,6 +255,7 @@ class Generator:
         if whole_step not in ("auto", True, False):
             raise AmorphError(f"whole_step must be 'auto', True or False, got {whole_step!r}")
         self.whole_step = whole_step
+        self.tf32 = bool(tf32)
         self._static = {}  # (ptr, capacities) -> _DensePredictor (keeps its captured step graph)
         self.padded = mode in ("graph", "compile", "compile-graph")
         self.forward = self.model
@@ -363,13 +368,17 @@ class Generator:
         torch = self.torch
         prev_det, prev_fill = torch.are_deterministic_algorithms_enabled(), tud.fill_uninitialized_memory
         prev_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+        prev_tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
         torch.use_deterministic_algorithms(self.deterministic, warn_only=True)
         tud.fill_uninitialized_memory = False
+        if self.device.startswith("cuda"):
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = self.tf32
         try:
             yield self
         finally:
             torch.use_deterministic_algorithms(prev_det, warn_only=prev_warn)
             tud.fill_uninitialized_memory = prev_fill
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = prev_tf32
 
     def batch_state(self, atoms_list):
         from amorph_core.diffusion.sampler import BatchState
@@ -477,7 +486,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
 
     sys_ = get_system(req.system)
     schedule = get_schedule(req.schedule)
-    gen = generator or Generator(sys_.name, req.model, req.device, mode=req.mode)
+    gen = generator or Generator(sys_.name, req.model, req.device, mode=req.mode, tf32=req.tf32)
     gen.check_guidance(req.rate_guidance)
     starts = build_starts(req, gen.cfg.cutoff)
     out_dir = Path(out_dir)
@@ -534,6 +543,8 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
             })
             if req.density_g_cm3 is not None:
                 a.info["requested_density_g_cm3"] = float(req.density_g_cm3)
+            if gen.tf32 and gen.device.startswith("cuda"):
+                a.info["tf32"] = True
             if req.rate_guidance:
                 a.info["rate_guidance"] = float(req.rate_guidance)
                 a.info["rate_guidance_pivot_k_ps"] = GUIDANCE_PIVOT_K_PS

@@ -135,10 +135,14 @@ def test_wrong_system_checkpoint_refused():
 
 def test_cli_generate_and_errors(tmp_path):
     out = subprocess.run([sys.executable, "-m", "amorph_core", "generate", "--cooling-rate", "1", "--atoms", "192",
-                          "--seeds", "0-1", "--steps", "5", "--device", "cpu", "--out", str(tmp_path)],
+                          "--seeds", "0-1", "--steps", "5", "--device", "cpu", "--out", str(tmp_path),
+                          "--rate-guidance", "0.5", "--tf32"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert len(list(tmp_path.glob("*.extxyz"))) == 2
+    files = sorted(tmp_path.glob("*.extxyz"))
+    assert len(files) == 2
+    info = read(files[0]).info
+    assert info["rate_guidance"] == 0.5 and "tf32" not in info  # TF32 applies on CUDA only
     bad = subprocess.run([sys.executable, "-m", "amorph_core", "generate", "--cooling-rate", "1e9", "--atoms", "192",
                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
@@ -321,6 +325,8 @@ def test_loss_weights():
     (["--refine", "nan,0"], "between 0"),
     (["--refine", "min"], "box too small for potential"),  # 192 atoms: under twice BJP's 8 Å cutoff
     (["--refine", "min", "--atoms", "648", "--md-engine", "foo"], "unknown MD engine"),
+    (["--rate-guidance", "9"], "rate guidance must be between"),
+    (["--rate-guidance", "1", "--system", "cuzr", "--atoms", "256"], "needs a cooling-rate-conditional model"),
 ])
 def test_cli_generate_bad_input(tmp_path, args, msg):
     base = ["--cooling-rate", "1", "--steps", "2", "--device", "cpu", "--out", str(tmp_path / "o")]
