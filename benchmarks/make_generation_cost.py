@@ -10,20 +10,24 @@ ROOT = Path(__file__).resolve().parents[1]
 rows = []
 
 
-def gpu_rows(src, model, b, n_atoms, steps, seconds, per_hour, n_batch):
-    """One-structure and batch rows of a GPU benchmark result b (from file src)."""
+def gpu_rows(src, model, b, n_atoms, steps, seconds, per_hour, n_batch, one_how="", batch_how=""):
+    """One-structure and batch rows of a GPU benchmark result b (from file src); *_how: how it ran."""
     base = {"device": "gpu", "hardware": b["device"].replace(" 80GB HBM3", ""), "model": model, "n_atoms": n_atoms,
             "schedule": "paper", "steps": steps, "source": src}
-    return [{**base, "seconds_per_structure": round(seconds, 2), "mode": "one structure"},
-            {**base, "seconds_per_structure": round(3600 / per_hour, 2), "mode": f"batch of {n_batch}"}]
+    return [{**base, "seconds_per_structure": round(seconds, 2), "mode": f"one structure{one_how}"},
+            {**base, "seconds_per_structure": round(3600 / per_hour, 2), "mode": f"batch of {n_batch}{batch_how}"}]
 
 
-# the default model with the dense neighbour list (session 13, one H100; BENCHMARKS.md)
-src = "benchmarks/results/sampler/bench_neighbors_h100_s13_call2_fused_attempt.json"
+# the default model, whole-step graphs (session 14, one H100; BENCHMARKS.md): one structure with compile-graph +
+# TF32 (bench_tf32.py), a batch of 8 with compile-graph in fp32 (bench_whole_step.py)
+one = "benchmarks/results/generator/whole_step/bench_tf32_hq2_h100.json"
+src = "benchmarks/results/generator/whole_step/bench_whole_step_h100.json"
 b = json.loads((ROOT / src).read_text())
-full, batch = b["full_schedule"]["compile-graph auto"], b["batch"]["auto"]
-rows += gpu_rows(src, "sio2-cond-hq2", b, 3000, full["steps"], full["seconds"],
-                 batch["structures_per_hour_paper_schedule"], batch["n_structures"])
+batch = b["batch"]["compile-graph whole-step"]
+rows += gpu_rows(f"{one}; {src}", "sio2-cond-hq2", b, b["n_atoms"], 3000,
+                 json.loads((ROOT / one).read_text())["runs"]["tf32=True"]["seconds"],
+                 batch["structures_per_hour_paper_schedule"], batch["n_structures"], ", compile-graph + TF32",
+                 ", compile-graph")
 # the fast model, before the dense neighbour list (session 12, one H100)
 src = "benchmarks/results/sampler/bench_sampler_h100_s12_sio2-cond.json"
 b = json.loads((ROOT / src).read_text())
