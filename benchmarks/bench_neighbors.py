@@ -25,40 +25,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from amorph_core.diffusion import run_sampler  # noqa: E402
 from amorph_core.generate import GenerationRequest, Generator, build_starts, generate_structures  # noqa: E402
 from amorph_core.model.graph import DENSE_MAX_ATOMS, periodic_graph  # noqa: E402
+from benchmarks._device_bench import Bench, add_device_args  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("out")
-ap.add_argument("--device", default="cuda")
-ap.add_argument("--model", default=None, help="shipped model name or checkpoint folder (default: the sio2 default)")
-ap.add_argument("--quick", action="store_true")
-ap.add_argument("--budget-s", type=float, default=400.0, help="skip later parts once this much time is spent")
+add_device_args(ap, 400.0)
 args = ap.parse_args()
-
-T0 = time.perf_counter()
-out = Path(args.out)
-out.mkdir(parents=True, exist_ok=True)
-dev = args.device
-cuda = dev.startswith("cuda")
+B = Bench(args.out, args.device, "bench_neighbors.json", args.budget_s, dense_max_atoms=DENSE_MAX_ATOMS,
+          model=args.model, list_alone={}, full_schedule={}, batch={})
+res, save, sync, out, dev, cuda = B.res, B.save, B.sync, B.out, B.dev, B.cuda
 sizes = [192, 648] if args.quick else [648, 3000, 4500, 6000, 12000, 24000]
 n_atoms = 192 if args.quick else 3000
 sched = 6 if args.quick else "paper"
 n_batch = 2 if args.quick else 8
 batch_steps = 4 if args.quick else 100
-res = {"device": torch.cuda.get_device_name() if cuda else "cpu", "torch": torch.__version__,
-       "dense_max_atoms": DENSE_MAX_ATOMS,
-       "model": args.model, "list_alone": {}, "full_schedule": {}, "batch": {}}
-
-
-def save():
-    res["elapsed_s"] = round(time.perf_counter() - T0, 1)
-    (out / "bench_neighbors.json").write_text(json.dumps(res, indent=1))
-
-
-def sync():
-    if cuda:
-        torch.cuda.synchronize()
-
-
 def timed(fn, reps=10, warm=3):
     for _ in range(warm):
         fn()
@@ -110,7 +90,7 @@ from ase.io import read  # noqa: E402
 for mode in modes:
     finals = {}
     for nl in ("vesin", "auto"):
-        if time.perf_counter() - T0 > 0.7 * args.budget_s:
+        if B.elapsed() > 0.7 * args.budget_s:
             res["full_schedule"][f"{mode} {nl}"] = {"skipped": "time budget"}
             continue
         g = Generator("sio2", args.model, dev, mode=mode, neighbors=nl)
@@ -145,7 +125,7 @@ if cuda and "g_auto" in globals() and "g_vesin" in globals():
     many = build_starts(GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=n_atoms, seeds=tuple(range(n_batch))))
     sig = np.linspace(1.0, 0.5, batch_steps)
     for nl, g in (("vesin", g_vesin), ("auto", g_auto)):
-        if time.perf_counter() - T0 > args.budget_s:
+        if B.left() < 0:
             res["batch"][nl] = {"skipped": "time budget"}
             continue
         with g.sampling():

@@ -30,52 +30,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from amorph_core.diffusion import get_schedule, run_sampler  # noqa: E402
 from amorph_core.generate import MODES, GenerationRequest, Generator, build_starts, generate_structures  # noqa: E402
 from amorph_core.model.graph import periodic_graph  # noqa: E402
+from benchmarks._device_bench import Bench, add_device_args  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("out")
 ap.add_argument("--sections", default="speed", help="comma-separated: speed, large, cond (default speed)")
 ap.add_argument("--modes", default="old," + ",".join(MODES), help="paths to time (default: all)")
-ap.add_argument("--device", default="cuda")
-ap.add_argument("--model", default=None, help="shipped model name or checkpoint folder (default: the sio2 default)")
-ap.add_argument("--quick", action="store_true", help="tiny sizes (smoke test, e.g. on a CPU)")
+add_device_args(ap, 270.0)
 ap.add_argument("--atoms", type=int, default=None, help="atoms per structure (default 3000; quick 192)")
 ap.add_argument("--steps", type=int, default=None, help="timed steps per path (default 300; quick 4)")
 ap.add_argument("--batch", type=int, default=None, help="structures in the throughput batch (default 16)")
 ap.add_argument("--full-schedule", default=None, help="schedule of the full run (default paper; quick 6)")
 ap.add_argument("--large-schedule", default=None, help="schedule of the 112,848-atom run (default fast; quick draft)")
-ap.add_argument("--budget-s", type=float, default=270.0, help="skip later parts once this much time is spent")
 args = ap.parse_args()
 
-T0 = time.perf_counter()
-out = Path(args.out)
-out.mkdir(parents=True, exist_ok=True)
-dev = args.device
-cuda = dev.startswith("cuda")
 quick = args.quick
 n_atoms = args.atoms or (192 if quick else 3000)
 n_steps = args.steps or (4 if quick else 300)
 n_batch = args.batch or (2 if quick else 16)
 full_sched = args.full_schedule or ("6" if quick else "paper")
 full_sched = int(full_sched) if str(full_sched).isdigit() else full_sched
+B = Bench(args.out, args.device, "bench_sampler.json", args.budget_s, model=args.model, n_atoms=n_atoms,
+          timed_steps=n_steps, paths={})
+res, save, sync, out, dev, cuda = B.res, B.save, B.sync, B.out, B.dev, B.cuda
 modes = [m for m in args.modes.split(",") if m]
 if not cuda:
     modes = [m for m in modes if not m.startswith("compile")] if quick else modes
-res = {"device": torch.cuda.get_device_name() if cuda else "cpu", "torch": torch.__version__, "model": args.model,
-       "n_atoms": n_atoms, "timed_steps": n_steps, "paths": {}}
-
-
-def save():
-    res["elapsed_s"] = round(time.perf_counter() - T0, 1)
-    (out / "bench_sampler.json").write_text(json.dumps(res, indent=1))
-
-
-def sync():
-    if cuda:
-        torch.cuda.synchronize()
 
 
 def over_budget(frac=1.0):
-    return time.perf_counter() - T0 > frac * args.budget_s
+    return B.elapsed() > frac * args.budget_s
 
 
 def old_predictor(gen):

@@ -17,51 +17,29 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
 from amorph_core.diffusion import run_sampler  # noqa: E402
 from amorph_core.generate import GenerationRequest, Generator, build_starts, generate_structures  # noqa: E402
+from benchmarks._device_bench import Bench, add_device_args  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("out")
-ap.add_argument("--device", default="cuda")
-ap.add_argument("--model", default=None, help="model of the schedule runs (default: the sio2 default)")
+add_device_args(ap, 420.0)
 ap.add_argument("--models", default="", help="comma-separated models whose per-step cost to compare")
 ap.add_argument("--modes", default="compile-graph,graph")
 ap.add_argument("--repeats", type=int, default=2)
-ap.add_argument("--quick", action="store_true")
-ap.add_argument("--budget-s", type=float, default=420.0, help="skip later parts once this much time is spent")
 args = ap.parse_args()
-
-T0 = time.perf_counter()
-out = Path(args.out)
-out.mkdir(parents=True, exist_ok=True)
-dev = args.device
-cuda = dev.startswith("cuda")
 n_atoms = 192 if args.quick else 3000
 sched = 6 if args.quick else "paper"
 n_batch = 2 if args.quick else 8
 batch_steps = 4 if args.quick else 200
+B = Bench(args.out, args.device, "bench_whole_step.json", args.budget_s, model=args.model, n_atoms=n_atoms,
+          schedule=str(sched), full_schedule={}, batch={}, models={})
+res, save, sync, left, out, dev, cuda = B.res, B.save, B.sync, B.left, B.out, B.dev, B.cuda
 modes = [m for m in args.modes.split(",") if m] if cuda else ["graph"]
-res = {"device": torch.cuda.get_device_name() if cuda else "cpu", "torch": torch.__version__, "model": args.model,
-       "n_atoms": n_atoms, "schedule": str(sched), "full_schedule": {}, "batch": {}, "models": {}}
-
-
-def save():
-    res["elapsed_s"] = round(time.perf_counter() - T0, 1)
-    (out / "bench_whole_step.json").write_text(json.dumps(res, indent=1))
-
-
-def sync():
-    if cuda:
-        torch.cuda.synchronize()
-
-
-def left():
-    return args.budget_s - (time.perf_counter() - T0)
 
 
 def wrapped_dx(a, b):
