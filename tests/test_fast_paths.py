@@ -313,3 +313,35 @@ def test_rate_guidance(tmp_path):
     req = small(cooling_rate_k_ps=100.0, schedule=3, rate_guidance=1.5)
     a = read(generate_structures(req, tmp_path, generator=g)[0])
     assert a.info["rate_guidance"] == 1.5 and a.info["rate_guidance_pivot_k_ps"] == 1.0
+
+
+def test_whole_step_mixed_sizes_and_cancel(tmp_path):
+    """A batch of different sizes (one porous) on the whole-step path gives the per-step result; a cancel keeps the
+    structures finished before it, as on the per-step path."""
+    import threading
+
+    from amorph_core.diffusion import run_sampler
+    from amorph_core.generate import build_starts
+
+    starts = build_starts(small(seeds=(5,))) + build_starts(small(n_atoms=240, seeds=(6,), pore_radius_a=3.0))
+    sig = [0.5, 0.3, 0.1, 0.0]
+    ref = Generator("sio2", None, "cpu", mode="graph")
+    ws = Generator("sio2", None, "cpu", mode="graph", whole_step=True)
+    st = ref.batch_state(starts)
+    assert st.ptr == (0, 192, 432) and ws.uses_whole_step(st)
+    with ref.sampling():
+        a = run_sampler(st, ref.predictor(st), sig, ref.generators([5, 6])).positions
+    with ws.sampling():
+        b = run_sampler(st, ws.predictor(st), sig, ws.generators([5, 6])).positions
+    assert torch.equal(a, b)
+    cancel = threading.Event()
+    events = []
+
+    def progress(ev):
+        events.append(ev)
+        if ev["kind"] == "done":
+            cancel.set()  # after the first batch
+
+    req = small(seeds=(1, 2), schedule=6, max_atoms_per_batch=192)
+    paths = generate_structures(req, tmp_path, progress=progress, cancel=cancel, generator=ws)
+    assert len(paths) == 1 and events[-1]["kind"] == "cancelled"
