@@ -223,8 +223,9 @@ class Generator:
         whole_step: 'auto' (default): in the 'graph' and 'compile-graph' modes on CUDA, when every structure of a
         batch takes the dense list, the whole denoising step (list in fixed-capacity buffers + model + update)
         is one CUDA graph, with no host synchronisation per step (model.graph.dense_graph_static; the same
-        edges, other padding, so not bit-identical to the per-step path); True: that path wherever the dense
-        list applies (eagerly off CUDA); False: never.
+        edges with other padding: the same structure as the per-step path on a CPU and an H100, measured, though
+        not guaranteed by construction); True: that path wherever the dense list applies (eagerly off CUDA);
+        False: never.
         tf32: TF32 tensor-core matrix products while sampling on CUDA (about 1.05x faster on an H100; another
         rounding, so another trajectory for the same seed, still reproducible; no effect on a CPU)."""
         import torch
@@ -347,11 +348,9 @@ class Generator:
         return predict
 
     def _static_predictor(self, state, w=0.0):
-        from amorph_core.model.graph import dense_graph_static, static_capacity
+        from amorph_core.model.graph import dense_edge_counts, static_capacity
 
-        lengths = torch_diag_lengths(state.cells)
-        counts = dense_graph_static(state.positions, lengths, state.ptr, self.cfg.cutoff,
-                                    [1] * state.n_structures)[4].tolist()
+        counts = dense_edge_counts(state.positions, torch_diag_lengths(state.cells), state.ptr, self.cfg.cutoff)
         caps = tuple(static_capacity(c) for c in counts)
         key = (state.ptr, caps, w)
         if key not in self._static:

@@ -213,7 +213,7 @@ def test_bench_neighbors_quick_on_cpu(tmp_path):
 def test_static_dense_list_equals_padded_list():
     """dense_graph_static (fixed capacities, no host sync) gives periodic_graph's edges, vectors and CSR offsets
     followed by pad_edges' dummy edges; an outgrown capacity is reported by counts and stays in bounds."""
-    from amorph_core.model.graph import dense_graph_static, static_capacity
+    from amorph_core.model.graph import dense_edge_counts, dense_graph_static, static_capacity
 
     structs = [random_structure(n=n, length=L, seed=s) for n, L, s in [(40, 10.6, 4), (90, 12.0, 5), (60, 11.0, 6)]]
     pos = torch.cat([s[0] for s in structs])
@@ -226,6 +226,7 @@ def test_static_dense_list_equals_padded_list():
     lengths = cells.diagonal(dim1=1, dim2=2)
     s2, d2, v2, ep, cnt = dense_graph_static(pos, lengths, ptr, 5.0, caps)
     assert cnt.tolist() == counts and len(s2) == sum(caps)
+    assert dense_edge_counts(pos, lengths, ptr, 5.0) == counts
     ps, pd, pv = pad_edges(src, dst, vec, sum(caps), 5.0, len(pos))
     assert torch.equal(s2, ps) and torch.equal(d2, pd) and torch.equal(v2, pv)
     assert torch.equal(ep, edge_ptr(dst, len(pos)))

@@ -185,19 +185,18 @@ def static_capacity(n_edges: int, margin: float = 0.15, granularity: float = 0.0
     return bucket_size(int(math.ceil(int(n_edges) * (1.0 + float(margin)))) + 64, granularity)
 
 
-def _compact_static(mask: torch.Tensor, size: int) -> torch.Tensor:
-    """(size, 2) row/column indices of mask's True entries in row-major order, padded with -1 (the first `size`
-    when there are more): a fixed shape, so no host synchronisation."""
-    if hasattr(torch, "nonzero_static"):
-        return torch.nonzero_static(mask, size=int(size), fill_value=-1)
-    flat = mask.reshape(-1)  # torch < 2.2: rank of each True entry by a prefix sum, then a scatter
-    rank = torch.cumsum(flat, 0) - 1
-    slot = torch.where(flat & (rank < size), rank, torch.full_like(rank, size))
-    out = torch.full((int(size) + 1,), -1, dtype=torch.long, device=mask.device)
-    out.scatter_(0, slot, torch.arange(flat.numel(), device=mask.device))
-    idx = out[:-1]
-    n = mask.shape[1]
-    return torch.stack([torch.where(idx >= 0, idx // n, idx), torch.where(idx >= 0, idx % n, idx)], dim=1)
+def _self_free_mask(pts: torch.Tensor, lengths: torch.Tensor, c2: float) -> torch.Tensor:
+    """(n, n) bool: pairs i != j of one structure closer than sqrt(c2) by minimum image."""
+    mask = _near(pts, pts, lengths, c2)
+    mask.fill_diagonal_(False)
+    return mask
+
+
+def dense_edge_counts(positions: torch.Tensor, lengths: torch.Tensor, ptr, cutoff: float) -> list:
+    """Each structure's number of edges within cutoff (Å) by minimum image (python ints: reads the device)."""
+    x = positions.detach()
+    return [int(_self_free_mask(x[int(ptr[b]):int(ptr[b + 1])], lengths[b], float(cutoff) ** 2).sum())
+            for b in range(len(ptr) - 1)]
 
 
 def dense_graph_static(positions: torch.Tensor, lengths: torch.Tensor, ptr, cutoff: float, capacities):
@@ -208,7 +207,9 @@ def dense_graph_static(positions: torch.Tensor, lengths: torch.Tensor, ptr, cuto
     Returns (src, dst, vec, edge_ptr, counts): sum(capacities) edges, the real ones first in periodic_graph's
     order (dst, then src) with its vectors, then dummy edges k -> k of length cutoff + 1 Å (zero messages, as
     pad_edges); edge_ptr (N+1,) CSR offsets of the real edges; counts (B,) each structure's true edge count.
-    Where counts > capacities the list is truncated: the caller must check and grow the capacities."""
+    Where counts > capacities the list is truncated: the caller must check and grow the capacities.
+    Needs torch.nonzero_static (on CUDA from torch 2.6; with an older torch the capture fails and the sampler
+    falls back to stepping with host synchronisation)."""
     x = positions.detach()
     dev = x.device
     c2 = float(cutoff) ** 2
@@ -217,10 +218,10 @@ def dense_graph_static(positions: torch.Tensor, lengths: torch.Tensor, ptr, cuto
     for b in range(B):
         a, z = int(ptr[b]), int(ptr[b + 1])
         pts = x[a:z]
-        mask = _near(pts, pts, lengths[b], c2)
-        mask.fill_diagonal_(False)
+        mask = _self_free_mask(pts, lengths[b], c2)
         rows.append(mask.sum(1))
-        idx = _compact_static(mask, capacities[b])
+        # row/column indices in row-major order, padded with -1: fixed shape (on CUDA: torch >= 2.6)
+        idx = torch.nonzero_static(mask, size=int(capacities[b]), fill_value=-1)
         ii.append(idx[:, 0] + a)
         jj.append(idx[:, 1] + a)
     row_counts = torch.cat(rows) if B > 1 else rows[0]
