@@ -149,11 +149,15 @@ def _run_static(state, predict, sigmas, generators, callback, every, cancel, che
     t0 = time.perf_counter()
     capture = state.positions.is_cuda
     key = (tuple(state.positions.shape), state.ptr, capture)
+
+    def new_graph(st):  # captured for the predictor's current capacities; kept on it for the next batch
+        predict.step_graph = StepGraph(st, predict, capture)
+        predict.step_graph.key = key
+        return predict.step_graph
+
     sg = getattr(predict, "step_graph", None)
     if sg is None or sg.key != key:
-        sg = StepGraph(state, predict, capture)
-        sg.key = key
-        predict.step_graph = sg
+        sg = new_graph(state)
     sg.load(state)
     predict.ok.fill_(True)
     snap = (0, state.positions.clone(), [g.get_state() for g in generators])
@@ -171,9 +175,7 @@ def _run_static(state, predict, sigmas, generators, callback, every, cancel, che
                 for g, st in zip(generators, gstates):
                     g.set_state(st)
                 predict.grow()
-                sg = StepGraph(replace(state, positions=pos.clone()), predict, capture)
-                sg.key = key
-                predict.step_graph = sg
+                sg = new_graph(replace(state, positions=pos.clone()))
                 predict.ok.fill_(True)
                 continue
             if not torch.isfinite(sg.buf.positions).all():
