@@ -1,5 +1,5 @@
 """TF32 matmuls in the sampler (run on the device): one 3,000-atom 1 K/ps structure, full paper schedule,
-'compile-graph', with torch's TF32 matmul/cuDNN flags off (the default) and on, in one process on one GPU; the
+'compile-graph', with TF32 matmuls off (the default) and on (`Generator(tf32=...)`), in one process on one GPU; the
 same seed's structures compared; then six glasses (seeds 0-5) with TF32 on, for the quality check
 (`benchmarks/eval_generated.py OUT/q_tf32/*.extxyz 1.0 ...`).
 
@@ -30,10 +30,8 @@ res = {"device": torch.cuda.get_device_name(), "torch": torch.__version__, "mode
 from ase.io import read  # noqa: E402
 
 finals = {}
-for tf32 in (False, True):
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    torch.backends.cudnn.allow_tf32 = tf32
-    g = Generator("sio2", args.model, "cuda", mode="compile-graph")
+for tf32 in (False, True):  # Generator.sampling() sets torch's TF32 flags from tf32 (global flags are overridden)
+    g = Generator("sio2", args.model, "cuda", mode="compile-graph", tf32=tf32)
     t = time.perf_counter()
     generate_structures(GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=3000, seeds=(1,), schedule=20, device="cuda"),
                         out / f"warm_{tf32}", generator=g)
