@@ -422,11 +422,19 @@ class _DensePredictor:
     capturable = True
 
     def __init__(self, gen: Generator, capacities, key=None, guidance: float = 0.0):
-        import torch
+        self.gen, self.key, self.w = gen, key, guidance
+        self.caps = capacities
+        self.ok = gen.torch.ones((), dtype=gen.torch.bool, device=gen.device)
 
-        self.gen, self.caps, self.key, self.w = gen, tuple(int(c) for c in capacities), key, guidance
-        self.ok = torch.ones((), dtype=torch.bool, device=gen.device)
-        self.caps_t = torch.tensor(self.caps, device=gen.device)
+    @property
+    def caps(self) -> tuple:
+        """Each structure's edge capacity (set outside a capture: the device copy is made here)."""
+        return self._caps
+
+    @caps.setter
+    def caps(self, capacities):
+        self._caps = tuple(int(c) for c in capacities)
+        self._caps_t = self.gen.torch.tensor(self._caps, device=self.gen.device)
 
     def __call__(self, state):
         from amorph_core.model.graph import dense_graph_static
@@ -434,7 +442,7 @@ class _DensePredictor:
         gen = self.gen
         src, dst, vec, eptr, counts = dense_graph_static(state.positions, torch_diag_lengths(state.cells),
                                                          state.ptr, gen.cfg.cutoff, self.caps)
-        self.ok.logical_and_((counts <= self.caps_t).all())
+        self.ok.logical_and_((counts <= self._caps_t).all())
         if gen.mode in ("compile", "compile-graph"):
             for t in (src, dst, vec):  # one compilation for every capacity
                 gen.torch._dynamo.maybe_mark_dynamic(t, 0)
@@ -444,7 +452,6 @@ class _DensePredictor:
         from amorph_core.model.graph import bucket_size
 
         self.caps = tuple(bucket_size(int(c * 1.25)) for c in self.caps)
-        self.caps_t = self.gen.torch.tensor(self.caps, device=self.gen.device)
         self.gen._static.pop(self.key, None)  # a later batch with this start gets the original capacities
 
 
