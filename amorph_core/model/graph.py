@@ -214,7 +214,7 @@ def dense_graph_static(positions: torch.Tensor, lengths: torch.Tensor, ptr, cuto
     dev = x.device
     c2 = float(cutoff) ** 2
     B = len(ptr) - 1
-    ii, jj, rows, counts = [], [], [], []
+    ii, jj, rows = [], [], []
     for b in range(B):
         a, z = int(ptr[b]), int(ptr[b + 1])
         pts = x[a:z]
