@@ -32,6 +32,20 @@ def test_schedule_presets():
         get_schedule("nonsense")
 
 
+def test_schedule_power():
+    lin, p2 = get_schedule("paper").sigmas(), get_schedule("paper:p2")
+    sig = p2.sigmas()
+    assert p2.name == "paper-p2" and p2.n_steps == 3000 and sig[0] == 1.0 and np.all(sig[2899:] == 0)
+    assert np.all(np.diff(sig[:2900]) < 0)
+    assert np.allclose(sig[:2900], lin[:2900] ** 2)  # (1 - u)^2 with the linear fall 1 -> 0 being (1 - u)
+    assert np.mean(sig[:2900] < 0.25) > 1.9 * np.mean(lin[:2900] < 0.25)  # twice the noisy steps below 0.25 Å
+    assert np.array_equal(get_schedule("paper:p1").sigmas(), lin)
+    assert get_schedule("600:p0.5").n_steps == 600
+    for bad in ("paper:2", "paper:px", "paper:p9", "no-noise:p2", "nonsense:p2"):
+        with pytest.raises(AmorphError):
+            get_schedule(bad)
+
+
 def test_parse_seeds():
     assert parse_seeds("0-3") == (0, 1, 2, 3) and parse_seeds("1,4,9") == (1, 4, 9)
     with pytest.raises(AmorphError):

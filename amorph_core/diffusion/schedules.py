@@ -1,8 +1,11 @@
-"""Denoising schedules: n_noisy steps with extra Gaussian noise whose standard deviation (Å) falls linearly
-from sigma_start to sigma_end, then n_clean steps without extra noise (paper 2.1, A.2)."""
+"""Denoising schedules: n_noisy steps with extra Gaussian noise whose standard deviation (Å) falls from
+sigma_start to sigma_end (linearly in the paper, 2.1 and A.2), then n_clean steps without extra noise.
+
+A power p != 1 bends the fall: sigma(u) = sigma_end + (sigma_start - sigma_end) (1 - u)^p over u in [0, 1],
+so p > 1 spends more of the noisy steps at small sigma (a slower final quench) and p < 1 fewer."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -11,7 +14,8 @@ from amorph_core.errors import AmorphError
 
 @dataclass(frozen=True)
 class Schedule:
-    """name; n_noisy steps with extra noise sigma_start -> sigma_end (Å, linear); then n_clean plain steps."""
+    """name; n_noisy steps with extra noise sigma_start -> sigma_end (Å; linear for power 1); then n_clean
+    plain steps."""
 
     name: str
     n_noisy: int
@@ -19,6 +23,7 @@ class Schedule:
     sigma_start: float = 1.0
     sigma_end: float = 0.0
     description: str = ""
+    power: float = 1.0
 
     @property
     def n_steps(self) -> int:
@@ -26,7 +31,11 @@ class Schedule:
 
     def sigmas(self) -> np.ndarray:
         """Extra-noise standard deviation (Å) at every step."""
-        noisy = np.linspace(self.sigma_start, self.sigma_end, self.n_noisy) if self.n_noisy else np.zeros(0)
+        if self.power == 1.0:
+            noisy = np.linspace(self.sigma_start, self.sigma_end, self.n_noisy) if self.n_noisy else np.zeros(0)
+        else:
+            u = np.linspace(0.0, 1.0, self.n_noisy)
+            noisy = self.sigma_end + (self.sigma_start - self.sigma_end) * (1.0 - u) ** self.power
         return np.concatenate([noisy, np.zeros(self.n_clean)])
 
 
@@ -39,10 +48,30 @@ SCHEDULES = {
 }
 
 
+MIN_POWER, MAX_POWER = 0.25, 4.0
+
+
 def get_schedule(schedule) -> Schedule:
-    """A Schedule from a preset name, an int (number of steps, paper proportions) or a Schedule."""
+    """A Schedule from a preset name, an int (number of steps, paper proportions) or a Schedule; a preset or
+    number may end in ':pP' for a noise fall of power P (e.g. 'paper:p2', '6000:p1.5'; module docstring)."""
     if isinstance(schedule, Schedule):
         return schedule
+    if isinstance(schedule, str) and ":" in schedule:
+        base, _, spec = schedule.partition(":")
+        try:
+            if not spec.startswith("p"):
+                raise ValueError
+            power = float(spec[1:])
+        except ValueError:
+            raise AmorphError(f"schedule '{schedule}': after ':' give the noise-fall power as pP, "
+                              f"e.g. 'paper:p2'") from None
+        if not MIN_POWER <= power <= MAX_POWER:
+            raise AmorphError(f"schedule '{schedule}': power {power:g} outside {MIN_POWER:g}..{MAX_POWER:g}")
+        b = get_schedule(base)
+        if b.n_noisy == 0:
+            raise AmorphError(f"schedule '{schedule}': '{base}' has no noisy steps to bend")
+        return replace(b, name=f"{b.name}-p{power:g}", power=power,
+                       description=f"{b.description}; noise falls with power {power:g}")
     if isinstance(schedule, int) or (isinstance(schedule, str) and schedule.isdigit()):
         n = int(schedule)
         if n < 2 or n > 100000:

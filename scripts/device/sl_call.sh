@@ -6,7 +6,8 @@
 # The model folder lives in $AMORPH_WORK (default /tmp/sl) on a warm machine; on a fresh one it is copied from
 # the carried $AMORPH_SRC (default assets/training/sio2-cond-sl) without its plan.json unless AMORPH_KEEP_PLAN=1.
 # AMORPH_SET_LOSS_WEIGHT=balanced switches the running plan's loss weight; AMORPH_SET_STEPS=N moves the running
-# cycle's last step to N (e.g. to end it within the calls a machine has left).
+# cycle's last step to N (e.g. to end it within the calls a machine has left). AMORPH_GPUS=0,1,2 trains on those
+# GPUs only (the others stay free for a side job in the same call).
 source scripts/device/setup.sh
 D=${AMORPH_WORK:-/tmp/sl}; S=${AMORPH_SRC:-assets/training/sio2-cond-sl}; LR=${AMORPH_LR:-6e-4}
 if [ ! -f $D/config.json ] && [ -f $S/config.json ]; then
@@ -23,8 +24,10 @@ json.dump(p, open('$D/plan.json', 'w'), indent=1); print('plan', p)"
 fi
 mkdir -p $D
 L=$OUT/train_$(date +%H%M%S).log
+[ -n "$AMORPH_GPUS" ] && export CUDA_VISIBLE_DEVICES=$AMORPH_GPUS
+NPROC=$(python3 -c "import torch; print(torch.cuda.device_count())")
 AMORPH_MODEL_JSON=${AMORPH_MODEL_JSON:-'{"species_self_connection": true, "species_linears": true}'} \
-  torchrun --standalone --nproc_per_node=$(nvidia-smi -L | wc -l) scripts/device/train_plan.py $D $1 $2 $LR 8 > $L 2>&1
+  torchrun --standalone --nproc_per_node=$NPROC scripts/device/train_plan.py $D $1 $2 $LR 8 > $L 2>&1
 grep -v -i warn $L | tail -25
 mkdir -p $OUT/model && cp -r $D/. $OUT/model/
 if [ "$3" = eval ]; then bash scripts/device/eval_all.sh $D eval; fi
