@@ -41,7 +41,16 @@ def test_schedule_power():
     assert np.mean(sig[:2900] < 0.25) > 1.9 * np.mean(lin[:2900] < 0.25)  # twice the noisy steps below 0.25 Å
     assert np.array_equal(get_schedule("paper:p1").sigmas(), lin)
     assert get_schedule("600:p0.5").n_steps == 600
-    for bad in ("paper:2", "paper:px", "paper:p9", "no-noise:p2", "nonsense:p2"):
+    w = get_schedule("paper:w0.1-0.45x4")
+    sig = w.sigmas()[:2900]
+    assert w.name == "paper-w0.1-0.45x4" and w.n_steps == 3000 and sig[0] == 1.0 and sig[-1] == 0.0
+    assert np.all(np.diff(sig) < 0)
+    inside = (sig >= 0.1) & (sig <= 0.45)
+    dens_in, dens_out = inside.sum() / 0.35, (~inside).sum() / 0.65  # steps per Å
+    assert abs(dens_in / dens_out - 4) < 0.05
+    assert np.allclose(get_schedule("paper:w0.1-0.45x1").sigmas(), lin)
+    for bad in ("paper:2", "paper:px", "paper:p9", "no-noise:p2", "nonsense:p2", "paper:w0.5-0.1x4",
+                "paper:w0.1-0.45", "paper:w0.1-2x4", "paper:w0.1-0.45x0.5", "no-noise:w0.1-0.4x2"):
         with pytest.raises(AmorphError):
             get_schedule(bad)
 

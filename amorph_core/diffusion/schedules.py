@@ -2,7 +2,11 @@
 sigma_start to sigma_end (linearly in the paper, 2.1 and A.2), then n_clean steps without extra noise.
 
 A power p != 1 bends the fall: sigma(u) = sigma_end + (sigma_start - sigma_end) (1 - u)^p over u in [0, 1],
-so p > 1 spends more of the noisy steps at small sigma (a slower final quench) and p < 1 fewer."""
+so p > 1 spends more of the noisy steps at small sigma (a slower final quench) and p < 1 fewer.
+
+A window (lo, hi, factor) gives the noise levels in [lo, hi] Å factor times as many steps per Å as the rest
+of the fall (which stays linear): a slower passage where a glass's network freezes (for a-SiO2 about
+0.45 -> 0.1 Å; scripts/device/schedule_probe.py measures it), at the same number of steps."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -24,6 +28,7 @@ class Schedule:
     sigma_end: float = 0.0
     description: str = ""
     power: float = 1.0
+    window: tuple = ()
 
     @property
     def n_steps(self) -> int:
@@ -31,12 +36,25 @@ class Schedule:
 
     def sigmas(self) -> np.ndarray:
         """Extra-noise standard deviation (Å) at every step."""
-        if self.power == 1.0:
+        if self.window:
+            noisy = self._windowed()
+        elif self.power == 1.0:
             noisy = np.linspace(self.sigma_start, self.sigma_end, self.n_noisy) if self.n_noisy else np.zeros(0)
         else:
             u = np.linspace(0.0, 1.0, self.n_noisy)
             noisy = self.sigma_end + (self.sigma_start - self.sigma_end) * (1.0 - u) ** self.power
         return np.concatenate([noisy, np.zeros(self.n_clean)])
+
+    def _windowed(self) -> np.ndarray:
+        """sigma(u) through the knots where the step density (steps per Å) changes."""
+        lo, hi, f = self.window
+        lo, hi = max(lo, self.sigma_end), min(hi, self.sigma_start)
+        cost = lambda a, b: (b - a) + (f - 1) * max(0.0, min(b, hi) - max(a, lo))  # noqa: E731 (weighted Å)
+        total = cost(self.sigma_end, self.sigma_start)
+        knots_s = [self.sigma_start, hi, lo, self.sigma_end]
+        knots_u = [1.0 - cost(self.sigma_end, x) / total for x in knots_s]
+        u = np.linspace(0.0, 1.0, self.n_noisy)
+        return np.interp(u, knots_u, knots_s)
 
 
 SCHEDULES = {
@@ -53,9 +71,25 @@ MIN_POWER, MAX_POWER = 0.25, 4.0
 
 def get_schedule(schedule) -> Schedule:
     """A Schedule from a preset name, an int (number of steps, paper proportions) or a Schedule; a preset or
-    number may end in ':pP' for a noise fall of power P (e.g. 'paper:p2', '6000:p1.5'; module docstring)."""
+    number may end in ':pP' for a noise fall of power P (e.g. 'paper:p2') or ':wLO-HIxF' for a window of F
+    times the step density between LO and HI Å (e.g. 'paper:w0.1-0.45x4'; module docstring)."""
     if isinstance(schedule, Schedule):
         return schedule
+    if isinstance(schedule, str) and ":" in schedule and schedule.partition(":")[2].startswith("w"):
+        base, _, spec = schedule.partition(":")
+        try:
+            lims, _, f = spec[1:].partition("x")
+            lo, _, hi = lims.partition("-")
+            lo, hi, f = float(lo), float(hi), float(f)
+        except ValueError:
+            raise AmorphError(f"schedule '{schedule}': give a window as wLO-HIxF (Å, Å, factor), "
+                              f"e.g. 'paper:w0.1-0.45x4'") from None
+        b = get_schedule(base)
+        if not (b.sigma_end <= lo < hi <= b.sigma_start) or not 1 <= f <= 100 or b.n_noisy == 0:
+            raise AmorphError(f"schedule '{schedule}': the window must lie within the noise fall "
+                              f"{b.sigma_start:g} -> {b.sigma_end:g} Å and its factor in 1..100")
+        return replace(b, name=f"{b.name}-w{lo:g}-{hi:g}x{f:g}", window=(lo, hi, f),
+                       description=f"{b.description}; {f:g}x the steps per Å between {lo:g} and {hi:g} Å")
     if isinstance(schedule, str) and ":" in schedule:
         base, _, spec = schedule.partition(":")
         try:
