@@ -13,6 +13,9 @@ class GlassSystem:
     formula: element -> count per formula unit. rate_range_k_ps: cooling rates (K/ps) the app offers;
     trained_rate_range_k_ps: the rates covered by reference data. default_density_g_cm3 is used when the
     system has no cooling-rate density regression (unconditional systems).
+    freeze_window_a: the extra-noise levels (Å) over which the sampler's glasses freeze (measured with
+    scripts/device/schedule_probe.py); matched_quench: (F1, alpha) of the 'matched' schedule, whose passage
+    through that window has F = F1 (rate / 1 K/ps)^-alpha times the paper's steps per Å (generate.resolve_schedule).
     """
 
     name: str
@@ -24,6 +27,8 @@ class GlassSystem:
     trained_rate_range_k_ps: tuple = (0.1, 100.0)
     bond_cutoffs_a: dict = field(default_factory=dict)
     charges: dict = field(default_factory=dict)
+    freeze_window_a: tuple | None = None
+    matched_quench: tuple | None = None
 
     @property
     def elements(self) -> tuple:
@@ -68,6 +73,8 @@ SYSTEMS = {
         trained_rate_range_k_ps=(0.1, 100.0),
         bond_cutoffs_a={("Si", "O"): 2.0},
         charges={"Si": 2.4, "O": -1.2},
+        freeze_window_a=(0.1, 0.45),
+        matched_quench=(1.7, 0.4),
     ),
     "cuzr": GlassSystem(
         name="cuzr",

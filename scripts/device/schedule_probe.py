@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from amorph_core.analysis.bonds import network_analysis
-from amorph_core.diffusion import get_schedule, run_sampler
-from amorph_core.generate import GenerationRequest, Generator, _to_atoms, build_starts, parse_seeds
+from amorph_core.diffusion import run_sampler
+from amorph_core.generate import GenerationRequest, Generator, _to_atoms, build_starts, parse_seeds, resolve_schedule
 from amorph_core.structures.io import write_structure
 
 
@@ -77,7 +77,7 @@ def main():
     quench = int(os.environ.get("AMORPH_TRACE_QUENCH", "100"))
     judges = []
     for i, name in enumerate(names):
-        sched = get_schedule(name)
+        sched = resolve_schedule(name, system, float(rate))
         req = GenerationRequest(system=system, cooling_rate_k_ps=float(rate), n_atoms=n_atoms,
                                 seeds=parse_seeds(seeds), schedule=sched, device=device, model=model)
         starts = build_starts(req, gen.cfg.cutoff)
@@ -102,7 +102,7 @@ def main():
                                            stderr=subprocess.DEVNULL))
     for j, name in zip(judges, names):
         j.wait()
-        print((out / f"{get_schedule(name).name}.txt").read_text(), flush=True)
+        print((out / f"{resolve_schedule(name, system, float(rate)).name}.txt").read_text(), flush=True)
 
 
 if __name__ == "__main__":
