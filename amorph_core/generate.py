@@ -76,10 +76,18 @@ def _system_schedules() -> dict:
 def _all_schedules() -> dict:
     from amorph_core.diffusion.schedules import SCHEDULES as base
 
-    return {**base, **_system_schedules()}
+    return {**base, **SYSTEM_SCHEDULES}
 
 
+SYSTEM_SCHEDULES = _system_schedules()
 SCHEDULES = _all_schedules()
+
+
+def schedules_for(system: str) -> dict:
+    """The schedule presets (name -> Schedule) that a system can use."""
+    if get_system(system).freeze_window_a is not None:
+        return dict(SCHEDULES)
+    return {k: v for k, v in SCHEDULES.items() if k not in SYSTEM_SCHEDULES}
 
 
 def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
@@ -87,7 +95,7 @@ def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
     depend on them, anything else is diffusion.get_schedule's."""
     from amorph_core.diffusion import get_schedule
 
-    if not (isinstance(schedule, str) and schedule in ("window", "matched")):
+    if not (isinstance(schedule, str) and schedule in SYSTEM_SCHEDULES):
         return get_schedule(schedule)
     sys_ = get_system(system)
     if sys_.freeze_window_a is None or (schedule == "matched" and (sys_.matched_quench is None or rate_k_ps is None)):

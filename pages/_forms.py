@@ -9,12 +9,10 @@ from amorph_core.systems import SYSTEMS, get_system
 from pages import _ui
 
 
-def schedules():
-    try:
-        from amorph_core.generate import SCHEDULES
-    except ImportError:
-        from amorph_core.diffusion.schedules import SCHEDULES
-    return SCHEDULES
+def schedules(system: str = "sio2"):
+    from amorph_core.generate import schedules_for
+
+    return schedules_for(system)
 
 
 def shipped_models(system: str) -> list:
@@ -108,7 +106,7 @@ def form(prefix: str = "gen", system_fixed: str | None = None, pores_default: bo
         s1, s2 = st.columns(2)
         n_samples = int(s1.number_input("Samples", 1, 16, 1, key=f"{prefix}-nsamples"))
         seed = int(s2.number_input("First seed", 0, 2**31 - 1, 0, key=f"{prefix}-seed"))
-        sch = schedules()
+        sch = schedules(system)
         names = list(sch)
         default = default_schedule(names)
         schedule = st.selectbox("Denoising schedule", names, index=names.index(default), key=f"{prefix}-schedule",

@@ -50,9 +50,31 @@ def test_schedule_power():
     assert abs(dens_in / dens_out - 4) < 0.05
     assert np.allclose(get_schedule("paper:w0.1-0.45x1").sigmas(), lin)
     for bad in ("paper:2", "paper:px", "paper:p9", "no-noise:p2", "nonsense:p2", "paper:w0.5-0.1x4",
-                "paper:w0.1-0.45", "paper:w0.1-2x4", "paper:w0.1-0.45x0.5", "no-noise:w0.1-0.4x2"):
+                "paper:w0.1-0.45", "paper:w0.1-2x4", "paper:w0.1-0.45x0.05", "no-noise:w0.1-0.4x2"):
         with pytest.raises(AmorphError):
             get_schedule(bad)
+
+
+def test_system_schedules():
+    """'window' and 'matched' resolve per system and cooling rate; slower cooling = more freezing-window steps."""
+    from amorph_core.generate import SCHEDULES, resolve_schedule, schedules_for
+
+    assert {"paper", "window", "matched"} <= set(SCHEDULES) == set(schedules_for("sio2"))
+    assert "paper" in schedules_for("cuzr") and not {"window", "matched"} & set(schedules_for("cuzr"))
+    def window_steps(s):
+        sig = s.sigmas()[:s.n_noisy]
+        return int(((sig >= 0.1) & (sig <= 0.45)).sum())
+    w = resolve_schedule("window", "sio2", 1.0)
+    assert w.name == "window-w0.1-0.45x4" and w.n_steps == 3000 and window_steps(w) > 1.9 * window_steps(get_schedule("paper"))
+    rates = (1000.0, 100.0, 10.0, 1.0, 0.1, 0.01)
+    steps = [window_steps(resolve_schedule("matched", "sio2", r)) for r in rates]
+    assert all(a < b for a, b in zip(steps, steps[1:])), steps
+    m1 = resolve_schedule("matched", "sio2", 1.0)
+    assert m1.name == "matched-w0.1-0.45x1.7" and m1.n_steps == 3000
+    assert resolve_schedule("paper", "sio2", 1.0) == get_schedule("paper")
+    for bad in (("matched", "cuzr", None), ("window", "cuzr", None)):
+        with pytest.raises(AmorphError, match="a-SiO2 only"):
+            resolve_schedule(*bad)
 
 
 def test_parse_seeds():

@@ -35,9 +35,11 @@ def add_parser(sub):
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=int, default=None, help="one seed")
     seeds.add_argument("--seeds", default=None, help="several seeds: 0-5 or 1,4,9")
-    p.add_argument("--steps", default="paper", help="schedule preset (paper, fast, quick, draft, no-noise) or a "
-                                                    "number of steps (default paper = 2900 noisy + 100 clean); ':pP' bends the noise "
-                                                    "fall to power P (e.g. paper:p2: more steps at small noise)")
+    p.add_argument("--steps", default="paper",
+                   help="schedule: paper (default: 2900 noisy + 100 clean steps), window or matched (a-SiO2: the "
+                        "paper's steps with a slower passage where the glass freezes; matched times it by the "
+                        "cooling rate), fast, quick, draft, no-noise, or a number of steps; NAME:pP bends the "
+                        "noise fall to power P, NAME:wLO-HIxF gives F x the steps per Å between LO and HI Å")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--model", default=None, help="model name under assets/models or a checkpoint directory")
     p.add_argument("--mode", default="auto", choices=["auto", "eager", "segment", "graph", "compile", "compile-graph"],

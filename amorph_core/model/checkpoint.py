@@ -14,7 +14,7 @@ from amorph_core.model.denoiser import Denoiser, DenoiserConfig
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
 #: default shipped model per system
-DEFAULT_MODELS = {"sio2": "sio2-cond-hq2", "cuzr": "cuzr"}
+DEFAULT_MODELS = {"sio2": "sio2-cond-hq4", "cuzr": "cuzr"}
 
 
 def save_checkpoint(directory, model: Denoiser, meta: dict | None = None) -> Path:
