@@ -445,3 +445,24 @@ def test_sigma_distributions():
     assert abs((mx < 0.03).mean() - 0.277) < 0.015
     with pytest.raises(AmorphError):
         sample_sigmas(rng, TrainConfig(sigma_dist="gamma"), 3)
+
+
+def test_schedule_probe_trace_leaves_trajectory_alone(tmp_path):
+    """scripts/device/schedule_probe.py on the CPU: the traced run's quench branches draw no noise, so its glass
+    equals the untraced run of the same schedule ('12:p1' has the same noise levels as '12')."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**__import__("os").environ, "AMORPH_PROBE_DEVICE": "cpu", "AMORPH_PROBE_ATOMS": "192",
+           "AMORPH_TRACE_EVERY": "6", "AMORPH_TRACE_QUENCH": "2"}
+    r = subprocess.run([sys.executable, str(root / "scripts/device/schedule_probe.py"), "assets/models/sio2-cond-hq4",
+                        str(tmp_path),
+                        "1.0", "3", "12", "12:p1"], capture_output=True, text=True, timeout=600, env=env, cwd=root)
+    assert r.returncode == 0, r.stderr[-2000:]
+    trace = json.loads((tmp_path / "trace.json").read_text())
+    assert [row["step"] for row in trace["rows"]] == [6, 12] and trace["rows"][-1]["sigma_a"] == 0.0
+    assert all(len(row["quenched_2"]) == 1 and 0 <= row["quenched_2"][0][0] <= 100 for row in trace["rows"])
+    a, b = read(tmp_path / "steps12" / "seed3.extxyz"), read(tmp_path / "steps12-p1" / "seed3.extxyz")
+    assert np.array_equal(a.positions, b.positions) and a.info["schedule"] == "steps12"
+    assert json.loads((tmp_path / "steps12.json").read_text())["n_generated"] == 1
