@@ -5,8 +5,8 @@ A power p != 1 bends the fall: sigma(u) = sigma_end + (sigma_start - sigma_end) 
 so p > 1 spends more of the noisy steps at small sigma (a slower final quench) and p < 1 fewer.
 
 A window (lo, hi, factor) gives the noise levels in [lo, hi] Å factor times as many steps per Å as the rest
-of the fall (which stays linear): a slower (factor > 1) or faster (< 1) passage where a glass's network freezes (for a-SiO2 about
-0.45 -> 0.1 Å; scripts/device/schedule_probe.py measures it), at the same number of steps."""
+of the fall (which stays linear), at the same number of steps: a slower (factor > 1) or faster (< 1) passage
+where a glass's network freezes (scripts/device/schedule_probe.py measures where). A window overrides power."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -88,7 +88,8 @@ def get_schedule(schedule) -> Schedule:
         b = get_schedule(base)
         if not (b.sigma_end <= lo < hi <= b.sigma_start) or not MIN_WINDOW <= f <= MAX_WINDOW or b.n_noisy == 0:
             raise AmorphError(f"schedule '{schedule}': the window must lie within the noise fall "
-                              f"{b.sigma_start:g} -> {b.sigma_end:g} Å and its factor in {MIN_WINDOW:g}..{MAX_WINDOW:g}")
+                              f"{b.sigma_start:g} -> {b.sigma_end:g} Å and its factor in "
+                              f"{MIN_WINDOW:g}..{MAX_WINDOW:g}")
         return replace(b, name=f"{b.name}-w{lo:g}-{hi:g}x{f:g}", window=(lo, hi, f),
                        description=f"{b.description}; {f:g}x the steps per Å between {lo:g} and {hi:g} Å")
     if isinstance(schedule, str) and ":" in schedule:
