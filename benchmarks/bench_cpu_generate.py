@@ -8,8 +8,7 @@ import time
 
 import torch
 
-from amorph_core.diffusion import get_schedule
-from amorph_core.generate import GenerationRequest, Generator, generate_structures
+from amorph_core.generate import GenerationRequest, Generator, generate_structures, resolve_schedule
 
 sched = sys.argv[1] if len(sys.argv) > 1 else "quick"
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 648
@@ -18,6 +17,6 @@ req = GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=n, seeds=(0,), schedule=s
 t = time.perf_counter()
 generate_structures(req, f"/tmp/cpu_bench_{sched}", generator=gen)
 dt = time.perf_counter() - t
-steps = get_schedule(sched).n_steps
+steps = resolve_schedule(sched, "sio2", 1.0).n_steps
 print(f"cpu ({os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads): {n} atoms, "
       f"schedule {sched} ({steps} steps): {dt:.1f} s, {1000 * dt / steps:.0f} ms/step, model {gen.model_name}")
