@@ -93,7 +93,7 @@ def schedules_for(system: str) -> dict:
 def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
     """The Schedule a request's schedule means for its system and cooling rate (K/ps): 'window' and 'matched'
     depend on them, anything else is diffusion.get_schedule's."""
-    from amorph_core.diffusion import get_schedule
+    from amorph_core.diffusion.schedules import SCHEDULES as base, get_schedule, with_window
 
     if not (isinstance(schedule, str) and schedule in SYSTEM_SCHEDULES):
         return get_schedule(schedule)
@@ -107,8 +107,9 @@ def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
     else:
         f1, alpha = sys_.matched_quench
         f = float(np.clip(f1 * float(rate_k_ps) ** -alpha, *MATCHED_FACTOR_RANGE))
-    s = get_schedule(f"paper:w{lo:g}-{hi:g}x{f:.3g}")
-    return replace(s, name=f"{schedule}-w{lo:g}-{hi:g}x{f:.3g}", description=SCHEDULES[schedule].description)
+    f = float(f"{f:.3g}")  # three significant digits, as recorded in the name
+    s = with_window(base["paper"], lo, hi, f)
+    return replace(s, name=f"{schedule}-w{lo:g}-{hi:g}x{f:g}", description=SCHEDULES[schedule].description)
 
 
 #: the cooling rate (K/ps) whose displacement rate guidance extrapolates away from

@@ -70,14 +70,23 @@ MIN_POWER, MAX_POWER = 0.25, 4.0
 MIN_WINDOW, MAX_WINDOW = 0.1, 100.0
 
 
-def get_schedule(schedule) -> Schedule:
-    """A Schedule from a preset name, an int (number of steps, paper proportions) or a Schedule; a preset or
-    number may end in ':pP' for a noise fall of power P (e.g. 'paper:p2') or ':wLO-HIxF' for a window of F
-    times the step density between LO and HI Å (e.g. 'paper:w0.1-0.45x4'; module docstring)."""
-    if isinstance(schedule, Schedule):
-        return schedule
-    if isinstance(schedule, str) and ":" in schedule and schedule.partition(":")[2].startswith("w"):
-        base, _, spec = schedule.partition(":")
+def with_window(base: Schedule, lo: float, hi: float, factor: float, label: str | None = None) -> Schedule:
+    """base with factor times the steps per Å between lo and hi Å (module docstring); AmorphError unless the
+    window lies within base's noise fall and factor within MIN_WINDOW..MAX_WINDOW. label names it in errors."""
+    lo, hi, factor = float(lo), float(hi), float(factor)
+    if not (base.sigma_end <= lo < hi <= base.sigma_start) or not MIN_WINDOW <= factor <= MAX_WINDOW \
+            or base.n_noisy == 0:
+        raise AmorphError(f"schedule '{label or base.name}': the window must lie within the noise fall "
+                          f"{base.sigma_start:g} -> {base.sigma_end:g} Å and its factor in "
+                          f"{MIN_WINDOW:g}..{MAX_WINDOW:g}")
+    return replace(base, name=f"{base.name}-w{lo:g}-{hi:g}x{factor:g}", window=(lo, hi, factor),
+                   description=f"{base.description}; {factor:g}x the steps per Å between {lo:g} and {hi:g} Å")
+
+
+def _bent(schedule: str) -> Schedule:
+    """'BASE:pP' (power P) or 'BASE:wLO-HIxF' (a window): see get_schedule."""
+    base, _, spec = schedule.partition(":")
+    if spec.startswith("w"):
         try:
             lims, _, f = spec[1:].partition("x")
             lo, _, hi = lims.partition("-")
@@ -85,29 +94,31 @@ def get_schedule(schedule) -> Schedule:
         except ValueError:
             raise AmorphError(f"schedule '{schedule}': give a window as wLO-HIxF (Å, Å, factor), "
                               f"e.g. 'paper:w0.1-0.45x4'") from None
-        b = get_schedule(base)
-        if not (b.sigma_end <= lo < hi <= b.sigma_start) or not MIN_WINDOW <= f <= MAX_WINDOW or b.n_noisy == 0:
-            raise AmorphError(f"schedule '{schedule}': the window must lie within the noise fall "
-                              f"{b.sigma_start:g} -> {b.sigma_end:g} Å and its factor in "
-                              f"{MIN_WINDOW:g}..{MAX_WINDOW:g}")
-        return replace(b, name=f"{b.name}-w{lo:g}-{hi:g}x{f:g}", window=(lo, hi, f),
-                       description=f"{b.description}; {f:g}x the steps per Å between {lo:g} and {hi:g} Å")
+        return with_window(get_schedule(base), lo, hi, f, label=schedule)
+    try:
+        if not spec.startswith("p"):
+            raise ValueError
+        power = float(spec[1:])
+    except ValueError:
+        raise AmorphError(f"schedule '{schedule}': after ':' give the noise-fall power as pP, "
+                          f"e.g. 'paper:p2'") from None
+    if not MIN_POWER <= power <= MAX_POWER:
+        raise AmorphError(f"schedule '{schedule}': power {power:g} outside {MIN_POWER:g}..{MAX_POWER:g}")
+    b = get_schedule(base)
+    if b.n_noisy == 0:
+        raise AmorphError(f"schedule '{schedule}': '{base}' has no noisy steps to bend")
+    return replace(b, name=f"{b.name}-p{power:g}", power=power,
+                   description=f"{b.description}; noise falls with power {power:g}")
+
+
+def get_schedule(schedule) -> Schedule:
+    """A Schedule from a preset name, an int (number of steps, paper proportions) or a Schedule; a preset or
+    number may end in ':pP' for a noise fall of power P (e.g. 'paper:p2') or ':wLO-HIxF' for a window of F
+    times the step density between LO and HI Å (e.g. 'paper:w0.1-0.45x4'; module docstring)."""
+    if isinstance(schedule, Schedule):
+        return schedule
     if isinstance(schedule, str) and ":" in schedule:
-        base, _, spec = schedule.partition(":")
-        try:
-            if not spec.startswith("p"):
-                raise ValueError
-            power = float(spec[1:])
-        except ValueError:
-            raise AmorphError(f"schedule '{schedule}': after ':' give the noise-fall power as pP, "
-                              f"e.g. 'paper:p2'") from None
-        if not MIN_POWER <= power <= MAX_POWER:
-            raise AmorphError(f"schedule '{schedule}': power {power:g} outside {MIN_POWER:g}..{MAX_POWER:g}")
-        b = get_schedule(base)
-        if b.n_noisy == 0:
-            raise AmorphError(f"schedule '{schedule}': '{base}' has no noisy steps to bend")
-        return replace(b, name=f"{b.name}-p{power:g}", power=power,
-                       description=f"{b.description}; noise falls with power {power:g}")
+        return _bent(schedule)
     if isinstance(schedule, int) or (isinstance(schedule, str) and schedule.isdigit()):
         n = int(schedule)
         if n < 2 or n > 100000:
