@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from amorph_core import __version__
+from amorph_core.diffusion.schedules import SCHEDULES as BASE_SCHEDULES, Schedule, get_schedule, with_window
 from amorph_core.errors import AmorphError, AmorphWarning
 from amorph_core.systems import get_system
 
@@ -62,25 +63,13 @@ WINDOW_FACTOR = 4.0
 MATCHED_FACTOR_RANGE = (0.1, 10.0)
 
 
-def _system_schedules() -> dict:
-    from amorph_core.diffusion.schedules import Schedule
-
-    return {
-        "window": Schedule("window", 2900, 100, description=f"3000 steps like paper, {WINDOW_FACTOR:g}x the steps "
-                           "per Å where the network freezes (a-SiO2: 0.1-0.45 Å); fewer defects, same time"),
-        "matched": Schedule("matched", 2900, 100, description="3000 steps like paper, the freezing passage slowed "
-                            "for slow and sped for fast cooling rates (a-SiO2)"),
-    }
-
-
-def _all_schedules() -> dict:
-    from amorph_core.diffusion.schedules import SCHEDULES as base
-
-    return {**base, **SYSTEM_SCHEDULES}
-
-
-SYSTEM_SCHEDULES = _system_schedules()
-SCHEDULES = _all_schedules()
+SYSTEM_SCHEDULES = {
+    "window": Schedule("window", 2900, 100, description=f"3000 steps like paper, {WINDOW_FACTOR:g}x the steps per Å "
+                       "where the network freezes (a-SiO2: 0.1-0.45 Å); fewer defects, same time"),
+    "matched": Schedule("matched", 2900, 100, description="3000 steps like paper, the freezing passage slowed for "
+                        "slow and sped for fast cooling rates (a-SiO2)"),
+}
+SCHEDULES = {**BASE_SCHEDULES, **SYSTEM_SCHEDULES}
 
 
 def schedules_for(system: str) -> dict:
@@ -93,8 +82,6 @@ def schedules_for(system: str) -> dict:
 def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
     """The Schedule a request's schedule means for its system and cooling rate (K/ps): 'window' and 'matched'
     depend on them, anything else is diffusion.get_schedule's."""
-    from amorph_core.diffusion.schedules import SCHEDULES as base, get_schedule, with_window
-
     if not (isinstance(schedule, str) and schedule in SYSTEM_SCHEDULES):
         return get_schedule(schedule)
     sys_ = get_system(system)
@@ -108,7 +95,7 @@ def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
         f1, alpha = sys_.matched_quench
         f = float(np.clip(f1 * float(rate_k_ps) ** -alpha, *MATCHED_FACTOR_RANGE))
     f = float(f"{f:.3g}")  # three significant digits, as recorded in the name
-    s = with_window(base["paper"], lo, hi, f)
+    s = with_window(BASE_SCHEDULES["paper"], lo, hi, f)
     return replace(s, name=f"{schedule}-w{lo:g}-{hi:g}x{f:g}", description=SCHEDULES[schedule].description)
 
 
