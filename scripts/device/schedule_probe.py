@@ -75,12 +75,12 @@ def main():
     gen = Generator(system, model, device)
     trace_every = int(os.environ.get("AMORPH_TRACE_EVERY", "0"))
     quench = int(os.environ.get("AMORPH_TRACE_QUENCH", "100"))
-    judges = []
+    judges = []  # (process, its report file)
+    req = GenerationRequest(system=system, cooling_rate_k_ps=float(rate), n_atoms=n_atoms, seeds=parse_seeds(seeds),
+                            device=device, model=model)
+    starts = build_starts(req, gen.cfg.cutoff)  # the same starts for every schedule
     for i, name in enumerate(names):
         sched = resolve_schedule(name, system, float(rate))
-        req = GenerationRequest(system=system, cooling_rate_k_ps=float(rate), n_atoms=n_atoms,
-                                seeds=parse_seeds(seeds), schedule=sched, device=device, model=model)
-        starts = build_starts(req, gen.cfg.cutoff)
         sync()
         t0 = time.perf_counter()
         state, rows = run(gen, starts, sched, trace_every if i == 0 else 0, quench)
@@ -96,13 +96,14 @@ def main():
         print(f"{sched.name}: {len(starts)} glasses in {dt:.1f} s (traced: {bool(rows)})", flush=True)
         if rows:
             (out / "trace.json").write_text(json.dumps({"schedule": sched.name, "model": model, "rows": rows}))
-        with open(out / f"{sched.name}.txt", "w") as fh:  # judged on the CPU while the next schedule samples
-            judges.append(subprocess.Popen([sys.executable, "benchmarks/eval_generated.py", f"{d}/*.extxyz", rate,
-                                            str(out / f"{sched.name}.json"), "--no-rings"], stdout=fh,
-                                           stderr=subprocess.DEVNULL))
-    for j, name in zip(judges, names):
+        report = out / f"{sched.name}.txt"
+        with open(report, "w") as fh:  # judged on the CPU while the next schedule samples
+            judges.append((subprocess.Popen([sys.executable, "benchmarks/eval_generated.py", f"{d}/*.extxyz", rate,
+                                             str(out / f"{sched.name}.json"), "--no-rings"], stdout=fh,
+                                            stderr=subprocess.DEVNULL), report))
+    for j, report in judges:
         j.wait()
-        print((out / f"{resolve_schedule(name, system, float(rate)).name}.txt").read_text(), flush=True)
+        print(report.read_text(), flush=True)
 
 
 if __name__ == "__main__":
