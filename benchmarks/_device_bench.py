@@ -4,7 +4,15 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+
+
+def min_image_max_diff(a, b) -> float:
+    """Largest |position difference| (Å) between two ase structures of one orthorhombic cell, by minimum image."""
+    d = a.positions - b.positions
+    d -= a.cell.lengths() * np.round(d / a.cell.lengths())
+    return float(np.abs(d).max())
 
 
 def add_device_args(ap, budget_s: float):

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from amorph_core.diffusion import get_schedule, run_sampler  # noqa: E402
 from amorph_core.generate import MODES, GenerationRequest, Generator, build_starts, generate_structures  # noqa: E402
 from amorph_core.model.graph import periodic_graph  # noqa: E402
-from benchmarks._device_bench import Bench, add_device_args  # noqa: E402
+from benchmarks._device_bench import Bench, add_device_args, min_image_max_diff  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("out")
@@ -99,12 +99,6 @@ def forward_diff(gen, ref_gen, atoms):
         a = gen.predictor()(st)
         b = ref_gen.predictor()(st)
         return float((a - b).abs().max())
-
-
-def min_image_max_diff(a, b):
-    d = a.positions - b.positions
-    d -= a.cell.lengths() * np.round(d / a.cell.lengths())
-    return float(np.abs(d).max())
 
 
 sections = args.sections.split(",")

@@ -23,7 +23,7 @@ warnings.filterwarnings("ignore")
 
 from amorph_core.diffusion import run_sampler  # noqa: E402
 from amorph_core.generate import GenerationRequest, Generator, build_starts, generate_structures  # noqa: E402
-from benchmarks._device_bench import Bench, add_device_args  # noqa: E402
+from benchmarks._device_bench import Bench, add_device_args, min_image_max_diff  # noqa: E402
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("out")
@@ -40,12 +40,6 @@ B = Bench(args.out, args.device, "bench_whole_step.json", args.budget_s, model=a
           schedule=str(sched), full_schedule={}, batch={}, models={})
 res, save, sync, left, out, dev, cuda = B.res, B.save, B.sync, B.left, B.out, B.dev, B.cuda
 modes = [m for m in args.modes.split(",") if m] if cuda else ["graph"]
-
-
-def wrapped_dx(a, b):
-    d = a.positions - b.positions
-    L = a.cell.lengths()
-    return float(np.abs(d - L * np.round(d / L)).max())
 
 
 # 1. one structure, full schedule: per-step vs whole-step, each mode, interleaved repeats
@@ -82,13 +76,13 @@ for name, fs in finals.items():
     e = res["full_schedule"][name]
     e["best_s"] = min(e["seconds"])
     if len(fs) > 1:
-        e["same_seed_max_dx_a"] = wrapped_dx(fs[0], fs[1])
+        e["same_seed_max_dx_a"] = min_image_max_diff(fs[0], fs[1])
 for mode in modes:
     a, b = f"{mode} per-step", f"{mode} whole-step"
     if a in finals and b in finals:
         res["full_schedule"][f"{mode} ratio per-step/whole-step"] = round(
             res["full_schedule"][a]["best_s"] / res["full_schedule"][b]["best_s"], 3)
-        res["full_schedule"][f"{mode} max_dx_per_step_vs_whole_step_a"] = wrapped_dx(finals[a][0], finals[b][0])
+        res["full_schedule"][f"{mode} max_dx_per_step_vs_whole_step_a"] = min_image_max_diff(finals[a][0], finals[b][0])
 print(json.dumps(res["full_schedule"], indent=1), flush=True)
 save()
 
