@@ -393,7 +393,7 @@ class Generator:
     def _static_predictor(self, state, w=0.0):
         from amorph_core.model.graph import dense_edge_counts, static_capacity
 
-        counts = dense_edge_counts(state.positions, torch_diag_lengths(state.cells), state.ptr, self.cfg.cutoff)
+        counts = dense_edge_counts(state.positions, state.cells, state.ptr, self.cfg.cutoff)
         caps = tuple(static_capacity(c) for c in counts)
         key = (state.ptr, caps, w)
         if key not in self._static:
@@ -454,11 +454,6 @@ class Generator:
         return gens
 
 
-def torch_diag_lengths(cells):
-    """(B, 3) diagonal of (B, 3, 3) cells: the edge lengths (Å) of orthorhombic cells."""
-    return cells.diagonal(dim1=1, dim2=2)
-
-
 class _DensePredictor:
     """A capturable predictor (diffusion.sampler.StaticPredictor): the dense list into fixed capacities plus
     the padded model; `ok` turns False on the device when a structure's edges outgrow its capacity."""
@@ -484,8 +479,8 @@ class _DensePredictor:
         from amorph_core.model.graph import dense_graph_static
 
         gen = self.gen
-        src, dst, vec, eptr, counts = dense_graph_static(state.positions, torch_diag_lengths(state.cells),
-                                                         state.ptr, gen.cfg.cutoff, self.caps)
+        src, dst, vec, eptr, counts = dense_graph_static(state.positions, state.cells, state.ptr, gen.cfg.cutoff,
+                                                         self.caps)
         self.ok.logical_and_((counts <= self._caps_t).all())
         if gen.mode in ("compile", "compile-graph"):
             for t in (src, dst, vec):  # one compilation for every capacity

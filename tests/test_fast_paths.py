@@ -223,15 +223,14 @@ def test_static_dense_list_equals_padded_list():
     counts = [int(((dst >= ptr[b]) & (dst < ptr[b + 1])).sum()) for b in range(3)]
     caps = [static_capacity(c) for c in counts]
     assert all(c >= 1.15 * n for c, n in zip(caps, counts))
-    lengths = cells.diagonal(dim1=1, dim2=2)
-    s2, d2, v2, ep, cnt = dense_graph_static(pos, lengths, ptr, 5.0, caps)
+    s2, d2, v2, ep, cnt = dense_graph_static(pos, cells, ptr, 5.0, caps)
     assert cnt.tolist() == counts and len(s2) == sum(caps)
-    assert dense_edge_counts(pos, lengths, ptr, 5.0) == counts
+    assert dense_edge_counts(pos, cells, ptr, 5.0) == counts
     ps, pd, pv = pad_edges(src, dst, vec, sum(caps), 5.0, len(pos))
     assert torch.equal(s2, ps) and torch.equal(d2, pd) and torch.equal(v2, pv)
     assert torch.equal(ep, edge_ptr(dst, len(pos)))
     small_caps = [c - 100 for c in counts]  # truncated: flagged, indices and offsets in bounds
-    s3, d3, v3, ep3, cnt3 = dense_graph_static(pos, lengths, ptr, 5.0, small_caps)
+    s3, d3, v3, ep3, cnt3 = dense_graph_static(pos, cells, ptr, 5.0, small_caps)
     assert (cnt3 > torch.tensor(small_caps)).all() and len(s3) == sum(small_caps)
     assert int(s3.min()) >= 0 and int(s3.max()) < len(pos) and int(ep3[-1]) <= len(s3)
 

@@ -192,16 +192,18 @@ def _self_free_mask(pts: torch.Tensor, lengths: torch.Tensor, c2: float) -> torc
     return mask
 
 
-def dense_edge_counts(positions: torch.Tensor, lengths: torch.Tensor, ptr, cutoff: float) -> list:
-    """Each structure's number of edges within cutoff (Å) by minimum image (python ints: reads the device)."""
+def dense_edge_counts(positions: torch.Tensor, cells: torch.Tensor, ptr, cutoff: float) -> list:
+    """Each structure's number of edges within cutoff (Å) by minimum image in its orthorhombic cell (B, 3, 3)
+    (python ints: reads the device)."""
     x = positions.detach()
+    lengths = cells.diagonal(dim1=1, dim2=2)
     return [int(_self_free_mask(x[int(ptr[b]):int(ptr[b + 1])], lengths[b], float(cutoff) ** 2).sum())
             for b in range(len(ptr) - 1)]
 
 
-def dense_graph_static(positions: torch.Tensor, lengths: torch.Tensor, ptr, cutoff: float, capacities):
+def dense_graph_static(positions: torch.Tensor, cells: torch.Tensor, ptr, cutoff: float, capacities):
     """The dense list of periodic_graph in fixed-size buffers, with no host synchronisation (so a whole denoising
-    step can be one CUDA graph). positions (N, 3) Å; lengths (B, 3) Å of orthorhombic cells (dense_ok);
+    step can be one CUDA graph). positions (N, 3) Å; cells (B, 3, 3) Å, orthorhombic (dense_ok);
     ptr B+1 atom offsets; capacities: the edge capacity of each structure (static_capacity).
 
     Returns (src, dst, vec, edge_ptr, counts): sum(capacities) edges, the real ones first in periodic_graph's
@@ -211,6 +213,7 @@ def dense_graph_static(positions: torch.Tensor, lengths: torch.Tensor, ptr, cuto
     Needs torch.nonzero_static (on CUDA from torch 2.6; with an older torch the capture fails and the sampler
     falls back to stepping with host synchronisation)."""
     x = positions.detach()
+    lengths = cells.diagonal(dim1=1, dim2=2)
     dev = x.device
     c2 = float(cutoff) ** 2
     B = len(ptr) - 1
