@@ -10,12 +10,16 @@ ROOT = Path(__file__).resolve().parents[1]
 rows = []
 
 
-def gpu_rows(src, model, b, n_atoms, steps, seconds, per_hour, n_batch, one_how="", batch_how=""):
-    """One-structure and batch rows of a GPU benchmark result b (from file src); *_how: how it ran."""
+def gpu_rows(src, model, b, n_atoms, steps, seconds, per_hour=None, n_batch=None, one_how="", batch_how=""):
+    """One-structure and (given per_hour) batch rows of a GPU benchmark result b (from file src); *_how: how it
+    ran."""
     base = {"device": "gpu", "hardware": b["device"].replace(" 80GB HBM3", ""), "model": model, "n_atoms": n_atoms,
             "schedule": "paper", "steps": steps, "source": src}
-    return [{**base, "seconds_per_structure": round(seconds, 2), "mode": f"one structure{one_how}"},
-            {**base, "seconds_per_structure": round(3600 / per_hour, 2), "mode": f"batch of {n_batch}{batch_how}"}]
+    rows = [{**base, "seconds_per_structure": round(seconds, 2), "mode": f"one structure{one_how}"}]
+    if per_hour is not None:
+        rows.append({**base, "seconds_per_structure": round(3600 / per_hour, 2),
+                     "mode": f"batch of {n_batch}{batch_how}"})
+    return rows
 
 
 # the default model, whole-step graphs (session 14, one H100; BENCHMARKS.md): one structure with compile-graph +
@@ -31,10 +35,8 @@ rows += gpu_rows(f"{one}; {src}", "sio2-cond-hq2", b, b["n_atoms"], 3000,
 # the default since session 15, sio2-cond-hq4 (hq3's architecture): one structure, compile-graph + TF32 (one H100)
 src = "benchmarks/results/generator/schedule_probe/bench_tf32_hq4_h100.json"
 b = json.loads((ROOT / src).read_text())
-rows.append({"device": "gpu", "hardware": b["device"].replace(" 80GB HBM3", ""), "model": "sio2-cond-hq4",
-             "n_atoms": 3000, "schedule": "paper", "steps": 3000, "source": src,
-             "seconds_per_structure": round(b["runs"]["tf32=True"]["seconds"], 2),
-             "mode": "one structure, compile-graph + TF32"})
+rows += gpu_rows(src, "sio2-cond-hq4", b, 3000, 3000, b["runs"]["tf32=True"]["seconds"],
+                 one_how=", compile-graph + TF32")
 # the fast model, before the dense neighbour list (session 12, one H100)
 src = "benchmarks/results/sampler/bench_sampler_h100_s12_sio2-cond.json"
 b = json.loads((ROOT / src).read_text())
