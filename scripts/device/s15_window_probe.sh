@@ -1,3 +1,6 @@
+# Session 15, device call 2 (one 4x H200 host; record of what ran): the `window` schedule for hq2 and hq4 at 1 K/ps,
+# hq2 `window` and hq4 `paper` conditioning. devcarry/hq4 was the carried copy of what is now
+# assets/models/sio2-cond-hq4 (same weights hash): use that path to rerun.
 source scripts/device/setup.sh; nvidia-smi -L
 M2=assets/models/sio2-cond-hq2; M4=devcarry/hq4; W=paper:w0.1-0.45x4
 p() { CUDA_VISIBLE_DEVICES=$1 python3 scripts/device/schedule_probe.py "${@:2}" > $OUT/probe_$1.log 2>&1; }
