@@ -516,13 +516,74 @@ def _to_atoms(start, positions):
     return a
 
 
+#: where generate_structures keeps unfinished trajectories (under the output directory)
+PARTIAL_DIR = ".partial"
+
+
+def _partial_key(req: GenerationRequest, gen: Generator, schedule, seeds) -> tuple:
+    """(key, identity): what must match for a saved trajectory to be continued; the key names its files."""
+    import json
+
+    ident = {k: v for k, v in request_dict(req).items() if k not in ("seeds", "device", "mode", "max_atoms_per_batch",
+                                                                      "model")}
+    ident.update(seeds=list(seeds), model_sha256_16=gen.model_sha, schedule=schedule.name, n_steps=schedule.n_steps,
+                 device_type=gen.device.split(":")[0], amorph_version=__version__)
+    text = json.dumps(ident, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16], json.loads(text)
+
+
+def _save_partial(stem: Path, ident, step, state, gen_states, elapsed_s) -> None:
+    """positions (Å) + noise-generator states as tensors (.pt, no pickled objects) and the step and identity as
+    JSON, each written to a temporary file first (a crash mid-write keeps the previous pair)."""
+    import json
+
+    import torch
+
+    tensors = {"positions": state.positions.detach().cpu(), **{f"gen{k}": g.cpu() for k, g in enumerate(gen_states)}}
+    for suffix, write in ((".pt", lambda f: torch.save(tensors, f)),
+                          (".json", lambda f: f.write_text(json.dumps({**ident, "step": int(step),
+                                                                       "elapsed_s": round(float(elapsed_s), 3)},
+                                                                      indent=1)))):
+        tmp = stem.with_suffix(suffix + ".tmp")
+        write(tmp)
+        os.replace(tmp, stem.with_suffix(suffix))
+
+
+def _load_partial(stem: Path, ident, state, n_gens):
+    """(step, positions, generator states, elapsed_s) of a saved trajectory matching ident, or None."""
+    import json
+
+    import torch
+
+    js, pt = stem.with_suffix(".json"), stem.with_suffix(".pt")
+    if not (js.exists() and pt.exists()):
+        return None
+    try:
+        meta = json.loads(js.read_text())
+        tensors = torch.load(pt, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise AmorphError(f"unfinished trajectory {pt} cannot be read ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:120]}); delete {stem}.* to start again") from None
+    if {k: meta.get(k) for k in ident} != ident:
+        return None
+    pos = tensors.get("positions")
+    gens = [tensors.get(f"gen{k}") for k in range(n_gens)]
+    if pos is None or tuple(pos.shape) != tuple(state.positions.shape) or any(g is None for g in gens):
+        raise AmorphError(f"unfinished trajectory {pt} does not fit this request; delete {stem}.* to start again")
+    return int(meta["step"]), pos.to(state.positions.device, state.positions.dtype), gens, float(meta["elapsed_s"])
+
+
 def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=None, entropy_every: int = 0,
-                        generator: Generator | None = None) -> list:
+                        generator: Generator | None = None, checkpoint_every: int = 0, resume: bool = True) -> list:
     """Denoise one structure per seed and write each as extxyz into out_dir as soon as it is done.
 
     progress(event: dict) receives {"kind": "progress", "index", "seed", "step", "n_steps", "entropy_nats",
-    "elapsed_s"} every entropy_every (or 50) steps, {"kind": "done", "index", "seed", "path"} per structure
-    and {"kind": "cancelled", "step"} on cancel. Returns the paths written (those finished before a cancel).
+    "elapsed_s"} every entropy_every (or 50) steps, {"kind": "done", "index", "seed", "path"} per structure,
+    {"kind": "resumed", "seeds", "step"} per batch continued from a saved trajectory and {"kind": "cancelled",
+    "step"} on cancel. Returns the paths written (those finished before a cancel).
+    checkpoint_every > 0: each batch's unfinished trajectory is saved under out_dir/.partial every that many
+    steps and on cancel; with resume, a later call with the same request, model, schedule and device type
+    continues it from there (on a CPU exactly the same trajectory). Finished batches delete theirs.
     Raises AmorphError for invalid requests or non-finite model output (finished files are kept).
     """
     from amorph_core.diffusion import GraphCaptureError, SamplerCancelled, run_sampler
@@ -543,8 +604,23 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
         group = [starts[i] for i in batch]
         seeds = [int(a.info["seed"]) for a in group]
         state = gen.batch_state(group)
+        gens = gen.generators(seeds)
+        key, ident = _partial_key(req, gen, schedule, seeds)
+        stem = out_dir / PARTIAL_DIR / f"{sys_.name}_{len(group)}x{len(group[0])}at_seed{seeds[0]}_{key}"
+        start_step, before_s = 0, 0.0
+        loaded = _load_partial(stem, ident, state, len(gens)) if (resume and checkpoint_every > 0) else None
+        if loaded is not None:
+            start_step, pos0, gstates, before_s = loaded
+            state = replace(state, positions=pos0)
+            for g, st in zip(gens, gstates):
+                g.set_state(st)
+            progress({"kind": "resumed", "seeds": seeds, "step": start_step, "n_steps": len(sigmas)})
         predict = gen.predictor(state, req.rate_guidance)
         t0 = time.perf_counter()
+
+        def save(step, st, gstates, _stem=stem, _ident=ident, _t0=t0, _before=before_s):
+            _stem.parent.mkdir(exist_ok=True)
+            _save_partial(_stem, _ident, step, st, gstates, _before + time.perf_counter() - _t0)
 
         def callback(step, n_steps, st, elapsed, _group=group, _batch=batch):
             ent = [None] * len(_group)
@@ -558,24 +634,28 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
                 progress({"kind": "progress", "index": i, "seed": seeds[k], "step": step, "n_steps": n_steps,
                           "entropy_nats": ent[k], "elapsed_s": elapsed})
 
+        resume_kw = dict(start_step=start_step, checkpoint=save if checkpoint_every > 0 else None,
+                         checkpoint_every=int(checkpoint_every))
         try:
             with gen.sampling():
                 try:
-                    state = run_sampler(state, predict, sigmas, gen.generators(seeds), callback=callback,
-                                        every=every, cancel=cancel)
+                    state = run_sampler(state, predict, sigmas, gens, callback=callback, every=every, cancel=cancel,
+                                        **resume_kw)
                 except GraphCaptureError as exc:  # nothing stepped yet: the per-step path instead
                     warnings.warn(f"whole-step CUDA graph failed ({exc}); running step by step", AmorphWarning,
                                   stacklevel=2)
                     gen.whole_step = False
-                    state = run_sampler(state, gen.predictor(None, req.rate_guidance), sigmas, gen.generators(seeds),
-                                        callback=callback, every=every, cancel=cancel)
+                    state = run_sampler(state, gen.predictor(None, req.rate_guidance), sigmas, gens,
+                                        callback=callback, every=every, cancel=cancel, **resume_kw)
         except SamplerCancelled as exc:
+            if checkpoint_every > 0 and exc.step > start_step:
+                save(exc.step, exc.state, exc.generator_states)
             progress({"kind": "cancelled", "step": exc.step})
             return paths
         except FloatingPointError as exc:
             raise AmorphError(f"the model produced non-finite positions ({exc}); {len(paths)} finished "
                               f"structure(s) kept in {out_dir}") from None
-        elapsed = time.perf_counter() - t0
+        elapsed = before_s + time.perf_counter() - t0
         pos = state.positions.detach().cpu().numpy()
         for k, i in enumerate(batch):
             a = _to_atoms(group[k], pos[state.ptr[k]:state.ptr[k + 1]])
@@ -589,6 +669,8 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
                 a.info["requested_density_g_cm3"] = float(req.density_g_cm3)
             if gen.tf32 and gen.device.startswith("cuda"):
                 a.info["tf32"] = True
+            if start_step:
+                a.info["resumed_from_step"] = start_step
             if req.rate_guidance:
                 a.info["rate_guidance"] = float(req.rate_guidance)
                 a.info["rate_guidance_pivot_k_ps"] = GUIDANCE_PIVOT_K_PS
@@ -598,6 +680,8 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
             write_structure(a, path, "extxyz")
             paths.append(path)
             progress({"kind": "done", "index": i, "seed": seeds[k], "path": str(path)})
+        for suffix in (".pt", ".json"):
+            stem.with_suffix(suffix).unlink(missing_ok=True)
     return paths
 
 

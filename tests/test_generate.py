@@ -136,6 +136,64 @@ def test_cancel_keeps_finished(tmp_path, gen):
     assert sorted(p.name for p in tmp_path.iterdir()) == [paths[0].name]
 
 
+def _cancel_at(step_to_cancel):
+    """(progress, cancel event): sets the event once a progress report reaches step_to_cancel."""
+    ev, seen = threading.Event(), []
+
+    def progress(e):
+        seen.append(e)
+        if e["kind"] == "progress" and e["step"] >= step_to_cancel:
+            ev.set()
+    return progress, ev, seen
+
+
+@pytest.mark.parametrize("whole_step", [False, True])
+def test_cancelled_run_resumes_to_the_same_glass(tmp_path, whole_step):
+    """A run cancelled mid-trajectory (state saved at the cancel, checkpoints every 10 steps) and started again
+    continues the same trajectory: the glass equals the uninterrupted one exactly (CPU)."""
+    g = Generator("sio2", None, "cpu", mode="graph" if whole_step else "eager", whole_step=whole_step)
+    req = small(seeds=(0, 1), schedule=40, max_atoms_per_batch=10_000)
+    ref = [read(p) for p in generate_structures(req, tmp_path / "ref", generator=g)]
+    progress, ev, seen = _cancel_at(25)
+    out = tmp_path / "run"
+    assert generate_structures(req, out, progress=progress, cancel=ev, generator=g, entropy_every=5,
+                               checkpoint_every=10) == []
+    assert seen[-1] == {"kind": "cancelled", "step": 25}
+    partial = sorted(p.name for p in (out / ".partial").iterdir())
+    assert [n.rsplit(".", 1)[1] for n in partial] == ["json", "pt"], partial
+    # a different request (other cooling rate) does not pick the trajectory up; it starts from step 0
+    other = generate_structures(small(seeds=(0, 1), schedule=40, max_atoms_per_batch=10_000, cooling_rate_k_ps=10.0),
+                                out, generator=g, checkpoint_every=10)
+    assert "resumed_from_step" not in read(other[0]).info
+    for p_ in other:
+        p_.unlink()
+    seen.clear()
+    paths = generate_structures(req, out, progress=seen.append, generator=g, checkpoint_every=10)
+    assert seen[0] == {"kind": "resumed", "seeds": [0, 1], "step": 25, "n_steps": 40}
+    got = [read(p) for p in paths]
+    for a, b in zip(ref, got):
+        assert np.array_equal(a.positions, b.positions)
+        assert b.info["resumed_from_step"] == 25 and b.info["seed"] == a.info["seed"]
+    assert list((out / ".partial").iterdir()) == []  # finished: its trajectory file is gone
+    # resume=False ignores a saved trajectory
+    progress, ev, _ = _cancel_at(10)
+    generate_structures(req, out, progress=progress, cancel=ev, generator=g, entropy_every=5, checkpoint_every=10)
+    fresh = generate_structures(req, out, generator=g, checkpoint_every=10, resume=False)
+    assert np.array_equal(read(fresh[0]).positions, ref[0].positions) and "resumed_from_step" not in read(fresh[0]).info
+
+
+def test_unreadable_partial_trajectory_is_a_clear_error(tmp_path, gen):
+    out = tmp_path / "o"
+    progress, ev, _ = _cancel_at(5)
+    generate_structures(small(schedule=20), out, progress=progress, cancel=ev, generator=gen, entropy_every=5,
+                        checkpoint_every=5)
+    pt = next((out / ".partial").glob("*.pt"))
+    pt.write_text("not a tensor file")
+    with pytest.raises(AmorphError, match="cannot be read.*delete"):
+        generate_structures(small(schedule=20), out, generator=gen, checkpoint_every=5)
+    assert pt.exists()  # nothing the user has is removed
+
+
 @pytest.mark.parametrize("kw, msg", [
     (dict(cooling_rate_k_ps=1e5), "outside the supported range"),
     (dict(cooling_rate_k_ps=-1.0), "positive"),
@@ -192,6 +250,29 @@ def test_cli_generate_and_errors(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "amorph_core", "generate", "--cooling-rate", "1e9", "--atoms", "192",
                           "--out", str(tmp_path / "x")], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "error:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cli_ctrl_c_saves_and_the_same_command_continues(tmp_path):
+    import signal
+
+    cmd = [sys.executable, "-m", "amorph_core", "generate", "--cooling-rate", "1", "--atoms", "192", "--seed", "2",
+           "--steps", "200", "--device", "cpu", "--out", str(tmp_path), "--checkpoint-every", "20"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # progress lines come every 50 steps
+        if "step 50/200" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    err = proc.stderr.read()
+    assert proc.wait(timeout=300) == 130, err
+    assert "cancelled at step" in err and "run the same command again" in err
+    assert not list(tmp_path.glob("*.extxyz")) and len(list((tmp_path / ".partial").glob("*.pt"))) == 1
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "continuing the saved trajectory at step" in again.stderr
+    (f,) = tmp_path.glob("*.extxyz")
+    assert read(f).info["resumed_from_step"] >= 50
+    bad = subprocess.run(cmd[:-1] + ["-5"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--checkpoint-every must be >= 0" in bad.stderr
 
 
 def test_parse_refine_presets_and_numbers():

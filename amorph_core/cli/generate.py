@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +54,11 @@ def add_parser(sub):
                    help="TF32 matrix products on a CUDA GPU: ~1.05x faster, another (reproducible) trajectory")
     p.add_argument("--entropy-every", type=int, default=0, help="report QUESTS entropy every K steps (slow)")
     p.add_argument("--out", default="generated", help="output directory (default ./generated)")
+    p.add_argument("--checkpoint-every", type=int, default=500, metavar="K",
+                   help="save each unfinished trajectory under OUT/.partial every K steps and on Ctrl-C (default "
+                        "500; 0 = never); the same command run again continues it")
+    p.add_argument("--no-resume", action="store_true", help="start from step 0 even where OUT/.partial holds a "
+                                                            "saved trajectory of this request")
     p.add_argument("--refine", default=None, metavar="PROTOCOL",
                    help="also write NAME_refined.extxyz after short MD at 300 K (the generated file is kept): "
                         "min (minimise only), short (+ 1 ps NVT), paper (+ 25 ps NVT + 25 ps NPT), or "
@@ -92,10 +99,27 @@ def run(args):
                 print(f"  step {ev['step']}/{ev['n_steps']} ({ev['elapsed_s']:.0f} s){ent}", file=sys.stderr)
         elif ev["kind"] == "done":
             print(f"wrote {ev['path']} (seed {ev['seed']})")
+        elif ev["kind"] == "resumed":
+            print(f"  seeds {','.join(map(str, ev['seeds']))}: continuing the saved trajectory at step "
+                  f"{ev['step']}/{ev['n_steps']}", file=sys.stderr)
         elif ev["kind"] == "cancelled":
-            print(f"cancelled at step {ev['step']}", file=sys.stderr)
+            print(f"cancelled at step {ev['step']}" + (f"; run the same command again to continue from there"
+                                                      if args.checkpoint_every > 0 else ""), file=sys.stderr)
 
-    paths = generate_structures(req, args.out, progress=progress, entropy_every=args.entropy_every)
+    if args.checkpoint_every < 0:
+        from amorph_core.errors import AmorphError
+
+        raise AmorphError(f"--checkpoint-every must be >= 0 steps, got {args.checkpoint_every}")
+    cancel = threading.Event()
+    try:  # Ctrl-C: stop at the next step, save the trajectory (with --checkpoint-every) and keep finished files
+        signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    except ValueError:  # not the main thread
+        pass
+    paths = generate_structures(req, args.out, progress=progress, cancel=cancel, entropy_every=args.entropy_every,
+                                checkpoint_every=args.checkpoint_every, resume=not args.no_resume)
+    if cancel.is_set():
+        print(f"{len(paths)} structure(s) finished before the cancel -> {args.out}")
+        return 130
     print(f"{len(paths)} structure(s) in {time.perf_counter() - t0:.1f} s -> {args.out}")
     if args.refine is not None:
         return _refine_all(paths, args.refine, args.md_engine)

@@ -14,11 +14,12 @@ import torch
 
 
 class SamplerCancelled(Exception):
-    """Raised when the cancel event is set; the state at the last completed step is attached."""
+    """Raised when the cancel event is set; the state after the last completed step (`step` steps done) and
+    the noise generators' states at that point are attached, so that the run can be resumed exactly."""
 
-    def __init__(self, state, step):
+    def __init__(self, state, step, generator_states=None):
         super().__init__(f"cancelled at step {step}")
-        self.state, self.step = state, step
+        self.state, self.step, self.generator_states = state, step, generator_states
 
 
 @dataclass(frozen=True)
@@ -141,10 +142,16 @@ class StepGraph:
         return replace(self.buf, positions=self.buf.positions.clone())
 
 
-def _run_static(state, predict, sigmas, generators, callback, every, cancel, check_finite_every):
+def _gen_states(generators):
+    return [g.get_state() for g in generators]
+
+
+def _run_static(state, predict, sigmas, generators, callback, every, cancel, check_finite_every, start_step,
+                checkpoint, checkpoint_every):
     """run_sampler for a capturable predictor: every step one graph replay, no host synchronisation but at
-    checks (finite positions, the predictor's capacities) every check_finite_every steps and at callbacks.
-    When a capacity was exceeded, the steps since the last check are redone with larger capacities."""
+    checks (finite positions, the predictor's capacities) every check_finite_every steps, at callbacks and at
+    checkpoints. When a capacity was exceeded, the steps since the last check are redone with larger
+    capacities."""
     n = len(sigmas)
     t0 = time.perf_counter()
     capture = state.positions.is_cuda
@@ -160,16 +167,20 @@ def _run_static(state, predict, sigmas, generators, callback, every, cancel, che
         sg = new_graph(state)
     sg.load(state)
     predict.ok.fill_(True)
-    snap = (0, state.positions.clone(), [g.get_state() for g in generators])
-    t = 0
+    snap = (start_step, state.positions.clone(), _gen_states(generators))
+    t = start_step
     while t < n:
         if cancel is not None and cancel.is_set():
-            raise SamplerCancelled(sg.state(), t)
+            if not bool(predict.ok):  # the steps since the last check are invalid: hand back that check's state
+                t, pos, gstates = snap
+                raise SamplerCancelled(replace(sg.state(), positions=pos), t, gstates)
+            raise SamplerCancelled(sg.state(), t, _gen_states(generators))
         sigma = float(sigmas[t])
         sg.advance(sigma, _noise(sg.buf, generators) if sigma > 0 else None)
         t += 1
         report = callback is not None and (t % every == 0 or t == n)
-        if t % check_finite_every == 0 or t == n or report:
+        save = checkpoint is not None and checkpoint_every > 0 and t % checkpoint_every == 0 and t < n
+        if t % check_finite_every == 0 or t == n or report or save:
             if not bool(predict.ok):  # a capacity was exceeded since the last check: redo those steps
                 t, pos, gstates = snap
                 for g, st in zip(generators, gstates):
@@ -180,31 +191,41 @@ def _run_static(state, predict, sigmas, generators, callback, every, cancel, che
                 continue
             if not torch.isfinite(sg.buf.positions).all():
                 raise FloatingPointError(f"non-finite positions at denoising step {t}")
-            snap = (t, sg.buf.positions.clone(), [g.get_state() for g in generators])
+            snap = (t, sg.buf.positions.clone(), _gen_states(generators))
             if report:
                 callback(t, n, sg.state(), time.perf_counter() - t0)
+            if save:
+                checkpoint(t, sg.state(), snap[2])
     return sg.state()
 
 
 @torch.no_grad()
 def run_sampler(state: BatchState, predict, sigmas, generators, callback=None, every: int = 50,
-                cancel=None, check_finite_every: int = 50) -> BatchState:
+                cancel=None, check_finite_every: int = 50, start_step: int = 0, checkpoint=None,
+                checkpoint_every: int = 0) -> BatchState:
     """Denoise a batch over the per-step extra-noise levels sigmas (Å). generators: one torch.Generator per
     structure (its seed), so each structure's noise does not depend on its batch-mates.
 
     callback(step, n_steps, state, elapsed_s) is called every `every` steps and at the end; cancel is a
     threading.Event-like object checked every step. Raises FloatingPointError on non-finite positions.
     A StaticPredictor runs the whole step as one CUDA graph on a GPU (eagerly elsewhere).
+    Resuming: checkpoint(step, state, generator_states) is called every checkpoint_every steps (not at the
+    end); a run given that state as `state`, start_step=step and generators set to those states continues
+    the same trajectory (SamplerCancelled carries the same three things).
     """
     n = len(sigmas)
     t0 = time.perf_counter()
     if state.inv_cells is None:  # cells are fixed: invert them once, not every step
         state = replace(state, inv_cells=torch.linalg.inv(state.cells))
+    if not 0 <= start_step <= n:
+        raise ValueError(f"start_step {start_step} outside 0..{n}")
     if getattr(predict, "capturable", False):
-        return _run_static(state, predict, sigmas, generators, callback, every, cancel, check_finite_every)
-    for t, sigma in enumerate(sigmas):
+        return _run_static(state, predict, sigmas, generators, callback, every, cancel, check_finite_every,
+                           start_step, checkpoint, checkpoint_every)
+    for t in range(start_step, n):
+        sigma = sigmas[t]
         if cancel is not None and cancel.is_set():
-            raise SamplerCancelled(state, t)
+            raise SamplerCancelled(state, t, _gen_states(generators))
         noise = _noise(state, generators) if sigma > 0 else None
         try:
             state = step(state, predict, float(sigma), noise)
@@ -217,4 +238,8 @@ def run_sampler(state: BatchState, predict, sigmas, generators, callback=None, e
                 raise FloatingPointError(f"non-finite positions at denoising step {t + 1}")
         if callback is not None and ((t + 1) % every == 0 or t + 1 == n):
             callback(t + 1, n, state, time.perf_counter() - t0)
+        if checkpoint is not None and checkpoint_every > 0 and (t + 1) % checkpoint_every == 0 and t + 1 < n:
+            if not torch.isfinite(state.positions).all():
+                raise FloatingPointError(f"non-finite positions at denoising step {t + 1}")
+            checkpoint(t + 1, state, _gen_states(generators))
     return state
