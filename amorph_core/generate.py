@@ -682,6 +682,8 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
             progress({"kind": "done", "index": i, "seed": seeds[k], "path": str(path)})
         for suffix in (".pt", ".json"):
             stem.with_suffix(suffix).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # only if no other batch's trajectory is kept there
+            stem.parent.rmdir()
     return paths
 
 
