@@ -30,7 +30,7 @@ from amorph_core.model.graph import periodic_graph
 from amorph_core.systems import get_system
 
 
-SIGMA_DISTS = ("uniform", "loguniform", "mixture")  # TrainConfig.sigma_dist
+SIGMA_DISTS = ("uniform", "loguniform", "mixture", "window")  # TrainConfig.sigma_dist
 LOSS_WEIGHTS = ("paper", "balanced")  # TrainConfig.loss_weight
 
 
@@ -50,6 +50,7 @@ class TrainConfig:
     sigma_dist: str = "uniform"  # paper: sigma ~ U(min, max); 'loguniform' / 'mixture' (half each) weight low noise
     loss_weight: str = "paper"  # paper eq. 5 (plain MSE); 'balanced': x (sigma_max^2 + s_w^2) / (sigma^2 + s_w^2)
     loss_weight_sigma: float = 0.05  # s_w (Å) of the balanced weight: below it the weight stops growing
+    sigma_window: tuple = (0.1, 0.45)  # Å; sigma_dist 'window' draws half the levels here (a-SiO2 freezes there)
     ema_decay: float = 0.999
     grad_clip: float = 10.0
     val_every: int = 500
@@ -71,6 +72,10 @@ class TrainConfig:
                               f"{self.sigma_max}")
         if not 0 <= self.ema_decay < 1:
             raise AmorphError(f"ema_decay must be in [0, 1); got {self.ema_decay}")
+        lo, hi = (float(x) for x in self.sigma_window)
+        if not self.sigma_min <= lo < hi <= self.sigma_max:
+            raise AmorphError(f"sigma_window must satisfy sigma_min <= lo < hi <= sigma_max (Å); got {lo}, {hi}")
+        object.__setattr__(self, "sigma_window", (lo, hi))  # a JSON list read back as a tuple
         if self.sigma_dist not in SIGMA_DISTS:
             raise AmorphError(f"sigma_dist must be one of {', '.join(SIGMA_DISTS)}; got {self.sigma_dist!r}")
         if self.loss_weight not in LOSS_WEIGHTS:
@@ -145,10 +150,14 @@ def make_batch(items, sigmas, gen, device):
 
 
 def sample_sigmas(rng, cfg: TrainConfig, n: int) -> np.ndarray:
-    """Per-structure noise levels (Å): U(sigma_min, sigma_max) as in the paper, log-uniform on that range, or
-    'mixture': each structure's level drawn from one of the two with probability 1/2."""
+    """Per-structure noise levels (Å): U(sigma_min, sigma_max) as in the paper, log-uniform on that range,
+    'mixture': each structure's level drawn from one of the two with probability 1/2, or 'window': from the
+    paper's U(sigma_min, sigma_max) or U(sigma_window) with probability 1/2 each."""
     if cfg.sigma_dist == "uniform":
         return rng.uniform(cfg.sigma_min, cfg.sigma_max, n)
+    if cfg.sigma_dist == "window":
+        return np.where(rng.random(n) < 0.5, rng.uniform(cfg.sigma_min, cfg.sigma_max, n),
+                        rng.uniform(*cfg.sigma_window, n))
     log_uniform = np.exp(rng.uniform(math.log(cfg.sigma_min), math.log(cfg.sigma_max), n))
     if cfg.sigma_dist == "loguniform":
         return log_uniform

@@ -525,8 +525,15 @@ def test_sigma_distributions():
     assert abs(np.median(lg) - np.sqrt(0.001 * 0.75)) < 0.005
     # mixture: P(sigma < 0.03 Å) = (0.029 / 0.749 + ln(30) / ln(750)) / 2 = 0.277
     assert abs((mx < 0.03).mean() - 0.277) < 0.015
+    # window: P(0.1 <= sigma <= 0.45 Å) = (0.35 / 0.749 + 1) / 2 = 0.734
+    w = sample_sigmas(rng, TrainConfig(sigma_dist="window"), 20000)
+    assert w.min() >= 0.001 and w.max() <= 0.75
+    assert abs(((w >= 0.1) & (w <= 0.45)).mean() - 0.734) < 0.015
+    assert TrainConfig(sigma_window=[0.2, 0.3]).sigma_window == (0.2, 0.3)  # as read back from JSON
     with pytest.raises(AmorphError):
         sample_sigmas(rng, TrainConfig(sigma_dist="gamma"), 3)
+    with pytest.raises(AmorphError, match="sigma_window"):
+        TrainConfig(sigma_window=(0.5, 0.2))
 
 
 def test_schedule_probe_trace_leaves_trajectory_alone(tmp_path):
