@@ -19,9 +19,9 @@ def add_parser(sub):
     p.add_argument("--no-resume", action="store_true",
                    help="train from scratch (refused if OUT already holds a checkpoint)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sigma-dist", default="uniform", choices=["uniform", "loguniform", "mixture"],
+    p.add_argument("--sigma-dist", default="uniform", choices=["uniform", "loguniform", "mixture", "window"],
                    help="noise levels per structure: U(0.001, 0.75) Å as in the paper (default), log-uniform, "
-                        "or a 50/50 mixture of the two")
+                        "a 50/50 mixture of the two, or window: half from U(0.1, 0.45) Å, where a-SiO2 freezes")
     p.add_argument("--loss-weight", default="paper", choices=["paper", "balanced"],
                    help="paper: eq. 5 as published (default); balanced: low-noise errors weighted up to ~226x")
     return p
