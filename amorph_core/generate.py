@@ -573,6 +573,29 @@ def _load_partial(stem: Path, ident, state, n_gens):
     return int(meta["step"]), pos.to(state.positions.device, state.positions.dtype), gens, float(meta["elapsed_s"])
 
 
+def output_path(out_dir, system: str, atoms, seed: int) -> Path:
+    """Where generate_structures writes the structure of one seed (atoms: its start, with cooling_rate_k_ps)."""
+    rate = atoms.info.get("cooling_rate_k_ps")
+    tag = f"_{rate:g}Kps" if rate is not None else ""
+    return Path(out_dir) / f"{system}{tag}_{len(atoms)}at_seed{seed}.extxyz"
+
+
+def _finished(path: Path, atoms, seed: int, gen: Generator, schedule) -> bool:
+    """Whether path holds this seed's finished structure from the same model and schedule (resuming a run)."""
+    from amorph_core.structures.io import read_structure
+
+    if not path.exists():
+        return False
+    try:
+        info = read_structure(path).info
+    except Exception:  # unreadable (not ours): made again
+        return False
+    rate = atoms.info.get("cooling_rate_k_ps")
+    return (int(info.get("seed", -1)) == seed and info.get("model_sha256_16") == gen.model_sha
+            and info.get("schedule") == schedule.name and int(info.get("n_steps", -1)) == schedule.n_steps
+            and (rate is None or abs(float(info.get("cooling_rate_k_ps", -1.0)) - rate) <= 1e-9 * rate))
+
+
 def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=None, entropy_every: int = 0,
                         generator: Generator | None = None, checkpoint_every: int = 0, resume: bool = True) -> list:
     """Denoise one structure per seed and write each as extxyz into out_dir as soon as it is done.
@@ -583,7 +606,9 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
     "step"} on cancel. Returns the paths written (those finished before a cancel).
     checkpoint_every > 0: each batch's unfinished trajectory is saved under out_dir/.partial every that many
     steps and on cancel; with resume, a later call with the same request, model, schedule and device type
-    continues it from there (on a CPU exactly the same trajectory). Finished batches delete theirs.
+    continues it from there (on a CPU exactly the same trajectory), and batches whose structures are already in
+    out_dir (same seed, model, schedule; reported as "done" events with "existing": True) are not made again.
+    Finished batches delete their saved trajectory.
     Raises AmorphError for invalid requests or non-finite model output (finished files are kept).
     """
     from amorph_core.diffusion import GraphCaptureError, SamplerCancelled, run_sampler
@@ -603,6 +628,13 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
     for batch in _plan_batches(starts, gen.device, req.max_atoms_per_batch):
         group = [starts[i] for i in batch]
         seeds = [int(a.info["seed"]) for a in group]
+        targets = [output_path(out_dir, sys_.name, a, sd) for a, sd in zip(group, seeds)]
+        if resume and checkpoint_every > 0 and all(_finished(t, a, sd, gen, schedule)
+                                                    for t, a, sd in zip(targets, group, seeds)):
+            for i, sd, t in zip(batch, seeds, targets):
+                paths.append(t)
+                progress({"kind": "done", "index": i, "seed": sd, "path": str(t), "existing": True})
+            continue
         state = gen.batch_state(group)
         gens = gen.generators(seeds)
         key, ident = _partial_key(req, gen, schedule, seeds)
@@ -674,10 +706,8 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
             if req.rate_guidance:
                 a.info["rate_guidance"] = float(req.rate_guidance)
                 a.info["rate_guidance_pivot_k_ps"] = GUIDANCE_PIVOT_K_PS
-            rate = a.info.get("cooling_rate_k_ps")
-            tag = f"_{rate:g}Kps" if rate is not None else ""
-            path = out_dir / f"{sys_.name}{tag}_{len(a)}at_seed{seeds[k]}.extxyz"
-            write_structure(a, path, "extxyz")
+            path = targets[k]
+            write_structure(a, path, "extxyz")  # atomic: never half a file under the final name
             paths.append(path)
             progress({"kind": "done", "index": i, "seed": seeds[k], "path": str(path)})
         for suffix in (".pt", ".json"):

@@ -65,6 +65,7 @@ class JobKind:
     runner: Callable
     lane: str = "gpu"
     isolate: bool = False
+    resumable: bool = False  # a stopped job can be queued again into its folder and continue there (resume)
 
 
 def _child_main(module: str, name: str, params: dict, out_dir: str, q, cancel) -> None:
@@ -96,11 +97,13 @@ def _generate_runner(params: dict, out_dir: Path, progress, cancel) -> list:
 
     kw = dict(params)
     entropy_every = kw.pop("entropy_every", 50)
+    checkpoint_every = int(kw.pop("checkpoint_every", 250))  # steps between saved trajectories (resume)
     for key in ("aspect", "seeds", "box"):
         if kw.get(key) is not None:
             kw[key] = tuple(kw[key])
     req = GenerationRequest(**kw)
-    paths = generate_structures(req, out_dir, progress=progress, cancel=cancel, entropy_every=entropy_every)
+    paths = generate_structures(req, out_dir, progress=progress, cancel=cancel, entropy_every=entropy_every,
+                                checkpoint_every=checkpoint_every)
     return [str(p) for p in (paths or [])]
 
 
@@ -253,7 +256,7 @@ DEFAULT_KINDS = {
     # into one process (segfault), and a native crash must fail a job, not the server
     "refine": JobKind("refine", _refine_runner, "gpu", isolate=True),
     "moduli": JobKind("moduli", _moduli_runner, "gpu", isolate=True),
-    "generate": JobKind("generate", _generate_runner, "gpu"),
+    "generate": JobKind("generate", _generate_runner, "gpu", resumable=True),
     "analyze": JobKind("analyze", _analyze_runner, "cpu", isolate=True),
     "compare": JobKind("compare", _compare_runner, "cpu", isolate=True),
 }
@@ -348,14 +351,19 @@ class JobManager:
             self._jobs[job_id] = job
             self._cancel[job_id] = threading.Event()
             self._save(job_id)
-            q = self._queues.get(lane)
-            if q is None:
-                q = self._queues[lane] = queue.Queue()
-                t = threading.Thread(target=self._worker, args=(lane,), name=f"amorph-jobs-{lane}", daemon=True)
-                self._workers[lane] = t
-                t.start()
+            q = self._lane_queue(lane)
         q.put(job_id)
         return job_id
+
+    def _lane_queue(self, lane: str) -> queue.Queue:
+        """The lane's queue, its worker thread started on first use (call with the lock held)."""
+        q = self._queues.get(lane)
+        if q is None:
+            q = self._queues[lane] = queue.Queue()
+            t = threading.Thread(target=self._worker, args=(lane,), name=f"amorph-jobs-{lane}", daemon=True)
+            self._workers[lane] = t
+            t.start()
+        return q
 
     def _job(self, job_id: str) -> dict:
         """The job record (call with the lock held); AmorphError if there is no such job."""
@@ -378,6 +386,35 @@ class JobManager:
                 job["state"] = CANCELLED
             self._save(job_id)
         return True
+
+    def can_resume(self, job_id: str) -> bool:
+        """Whether resume(job_id) would be accepted now."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            kind = self.kinds.get(job["kind"]) if job else None
+            return bool(kind and kind.resumable and job["state"] in (CANCELLED, INTERRUPTED, FAILED)
+                        and not self._closed)
+
+    def resume(self, job_id: str) -> None:
+        """Queue a cancelled, interrupted or failed job of a resumable kind again, in its own folder: it keeps
+        its finished results and continues its saved trajectories (generate: every 250 steps and at a cancel)."""
+        with self._lock:
+            job = self._job(job_id)
+            kind = self.kinds.get(job["kind"])
+            if kind is None or not kind.resumable:
+                raise AmorphError(f"jobs of kind '{job['kind']}' cannot be resumed; submit a new one")
+            if job["state"] not in (CANCELLED, INTERRUPTED, FAILED):
+                raise AmorphError(f"only a cancelled, interrupted or failed job can be resumed (this one is "
+                                  f"{job['state']})")
+            if self._closed:
+                raise AmorphError("the job manager is shut down")
+            job.update(state=QUEUED, error=None, finished=None, eta_s=None, stage=None, queued=time.time(),
+                       resumed=int(job.get("resumed", 0)) + 1)
+            job.pop("traceback", None)
+            self._cancel[job_id] = threading.Event()
+            self._save(job_id)
+            q = self._lane_queue(job["lane"])
+        q.put(job_id)
 
     def delete(self, job_id: str) -> None:
         """Remove a finished job and its files."""
@@ -510,13 +547,18 @@ class JobManager:
                 self._update_eta(job)
                 force = False
             elif kind == "done":
-                job["results"].append({"index": ev.get("index"), "seed": ev.get("seed"), "path": str(ev["path"])})
+                if str(ev["path"]) not in {r["path"] for r in job["results"]}:  # a resumed job reports kept ones again
+                    job["results"].append({"index": ev.get("index"), "seed": ev.get("seed"),
+                                           "path": str(ev["path"])})
                 s = job["samples"].setdefault(str(ev.get("index", 0)), {"seed": ev.get("seed"), "step": 0,
                                                                           "n_steps": None, "entropy": []})
                 if s.get("n_steps"):
                     s["step"] = s["n_steps"]
                 s["done"] = True
                 self._update_eta(job)
+                force = True
+            elif kind == "resumed":
+                job["stage"] = f"continuing a saved trajectory at step {ev.get('step')}/{ev.get('n_steps')}"
                 force = True
             else:
                 job["stage"] = ev.get("message", ev.get("kind"))
@@ -550,8 +592,11 @@ class JobManager:
     def _queue_position(self, job: dict) -> int:
         if job["state"] != QUEUED:
             return 0
+        def since(j):  # when a job was last put in its queue (a resumed job: at its resume)
+            return j.get("queued", j["created"])
+
         ahead = [j for j in self._jobs.values() if j["lane"] == job["lane"]
-                 and j["state"] in (QUEUED, RUNNING) and j["created"] <= job["created"]]
+                 and j["state"] in (QUEUED, RUNNING) and since(j) <= since(job)]
         return len(ahead)
 
     def list_jobs(self, states=None, kind: str | None = None) -> list:

@@ -89,6 +89,12 @@ def _job_card(job: dict, key: str) -> None:
     elif state in ("cancelled", "interrupted"):
         st.warning(f"{state}: kept {len(job['results'])} finished structure(s)"
                    + (f" — {job['error']}" if job.get("error") else ""), icon="⏹️")
+    if state in ("cancelled", "interrupted", "failed") and m.can_resume(job["id"]):
+        if st.button("Resume", key=f"resume-{key}-{job['id']}", icon="▶️",
+                     help="queue it again: finished structures are kept, unfinished ones continue from their "
+                          "last saved step"):
+            m.resume(job["id"])
+            st.rerun()
     elif job["kind"] == "generate":
         st.success(f"done: {len(job['results'])} structure(s)", icon="✅")
     else:

@@ -195,6 +195,15 @@ def test_cancel_from_the_page(jobs_dir, model_dir):
     cancel[0].click().run()
     snap = m.wait(jid, timeout=120)
     assert snap["state"] == "cancelled" and len(snap["results"]) < 3
+    # the stopped job offers Resume, which queues it again and ends with all three structures
+    at.run()
+    no_errors(at)
+    resume = [b for b in at.button if b.key and b.key.startswith("resume-")]
+    assert resume, "no resume button on a cancelled generation"
+    resume[0].click().run()
+    no_errors(at)
+    snap = m.wait(jid, timeout=300)
+    assert snap["state"] == "done" and sorted(r["seed"] for r in snap["results"]) == [0, 1, 2]
 
 
 def test_structure_upload_messages(jobs_dir):

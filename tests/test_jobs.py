@@ -322,3 +322,54 @@ def test_unphysical_structure_keeps_other_analyses(tmp_path):
     res = json.loads(Path(j["results"][0]["path"]).read_text())["generated"][0]
     assert "Voronoi tessellation failed" in res["voronoi_error"] and "Cu-Zr" in res["pdf"]["partials"]
     m.shutdown()
+
+
+def test_cancelled_generate_job_resumes_to_the_uninterrupted_glasses(tmp_path):
+    """A generate job cancelled while its second seed runs keeps the first glass and the second's trajectory;
+    resumed, it makes only what was missing, and both glasses equal an uninterrupted run's (CPU)."""
+    import numpy as np
+
+    from amorph_core.generate import GenerationRequest, generate_structures
+
+    params = dict(system="sio2", cooling_rate_k_ps=1.0, n_atoms=192, seeds=[0, 1], schedule=40, device="cpu",
+                  entropy_every=5, checkpoint_every=10)
+    m = JobManager(tmp_path / "jobs")
+    try:
+        jid = m.submit("generate", params)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 300:  # cancel once seed 1 is past step 15
+            s = m.get(jid)["samples"].get("1")
+            if s and s["step"] >= 15:
+                break
+            time.sleep(0.02)
+        m.cancel(jid)
+        snap = m.wait(jid, timeout=120)
+        assert snap["state"] == CANCELLED and len(snap["results"]) == 1
+        assert m.can_resume(jid)
+        job_dir = tmp_path / "jobs" / jid
+        assert len(list((job_dir / ".partial").glob("*.pt"))) == 1
+        first = read_structure(snap["results"][0]["path"])
+        m.resume(jid)
+        snap = m.wait(jid, timeout=300)
+        assert snap["state"] == DONE, snap.get("error")
+        assert sorted(r["seed"] for r in snap["results"]) == [0, 1] and snap["resumed"] == 1
+        got = {r["seed"]: read_structure(r["path"]) for r in snap["results"]}
+        assert got[1].info["resumed_from_step"] >= 15 and "resumed_from_step" not in got[0].info
+        assert np.array_equal(got[0].positions, first.positions)  # kept, not made again
+        ref = generate_structures(GenerationRequest(**{k: (tuple(v) if k == "seeds" else v) for k, v in params.items()
+                                                       if k not in ("entropy_every", "checkpoint_every")}),
+                                  tmp_path / "ref")
+        for a, b in zip(ref, (got[0], got[1])):
+            assert np.array_equal(read_structure(a).positions, b.positions)
+        with pytest.raises(AmorphError, match="only a cancelled"):
+            m.resume(jid)
+    finally:
+        m.shutdown()
+
+
+def test_only_resumable_kinds_resume(mgr):
+    jid = mgr.submit("fail", {"user": True})
+    assert mgr.wait(jid, timeout=30)["state"] == FAILED
+    assert not mgr.can_resume(jid)
+    with pytest.raises(AmorphError, match="cannot be resumed"):
+        mgr.resume(jid)
