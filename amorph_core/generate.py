@@ -580,20 +580,24 @@ def output_path(out_dir, system: str, atoms, seed: int) -> Path:
     return Path(out_dir) / f"{system}{tag}_{len(atoms)}at_seed{seed}.extxyz"
 
 
-def _finished(path: Path, atoms, seed: int, gen: Generator, schedule) -> bool:
-    """Whether path holds this seed's finished structure from the same model and schedule (resuming a run)."""
+def _finished(path: Path, atoms, seed: int, gen: Generator, schedule, req: GenerationRequest) -> bool:
+    """Whether path holds this seed's finished structure of the same request, model and schedule (start:
+    atoms), so that a resumed run need not make it again."""
     from amorph_core.structures.io import read_structure
 
     if not path.exists():
         return False
     try:
-        info = read_structure(path).info
+        done = read_structure(path)
     except Exception:  # unreadable (not ours): made again
         return False
-    rate = atoms.info.get("cooling_rate_k_ps")
+    info, rate = done.info, atoms.info.get("cooling_rate_k_ps")
     return (int(info.get("seed", -1)) == seed and info.get("model_sha256_16") == gen.model_sha
             and info.get("schedule") == schedule.name and int(info.get("n_steps", -1)) == schedule.n_steps
-            and (rate is None or abs(float(info.get("cooling_rate_k_ps", -1.0)) - rate) <= 1e-9 * rate))
+            and (rate is None or abs(float(info.get("cooling_rate_k_ps", -1.0)) - rate) <= 1e-9 * rate)
+            and len(done) == len(atoms) and np.allclose(done.cell.array, atoms.cell.array, atol=1e-6)
+            and float(info.get("rate_guidance", 0.0)) == float(req.rate_guidance)
+            and bool(info.get("tf32", False)) == (gen.tf32 and gen.device.startswith("cuda")))
 
 
 def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=None, entropy_every: int = 0,
@@ -629,7 +633,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
         group = [starts[i] for i in batch]
         seeds = [int(a.info["seed"]) for a in group]
         targets = [output_path(out_dir, sys_.name, a, sd) for a, sd in zip(group, seeds)]
-        if resume and checkpoint_every > 0 and all(_finished(t, a, sd, gen, schedule)
+        if resume and checkpoint_every > 0 and all(_finished(t, a, sd, gen, schedule, req)
                                                     for t, a, sd in zip(targets, group, seeds)):
             for i, sd, t in zip(batch, seeds, targets):
                 paths.append(t)

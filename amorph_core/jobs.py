@@ -592,6 +592,7 @@ class JobManager:
     def _queue_position(self, job: dict) -> int:
         if job["state"] != QUEUED:
             return 0
+
         def since(j):  # when a job was last put in its queue (a resumed job: at its resume)
             return j.get("queued", j["created"])
 

@@ -182,6 +182,20 @@ def test_cancelled_run_resumes_to_the_same_glass(tmp_path, whole_step):
     assert np.array_equal(read(fresh[0]).positions, ref[0].positions) and "resumed_from_step" not in read(fresh[0]).info
 
 
+def test_resume_keeps_only_finished_structures_of_the_same_request(tmp_path, gen):
+    out = tmp_path / "o"
+    first = generate_structures(small(schedule=6), out, generator=gen, checkpoint_every=5)
+    seen = []
+    again = generate_structures(small(schedule=6), out, progress=seen.append, generator=gen, checkpoint_every=5)
+    assert again == first and [e.get("existing") for e in seen if e["kind"] == "done"] == [True]
+    seen.clear()  # another density (same file name): made again, not taken for finished
+    generate_structures(small(schedule=6, density_g_cm3=2.0), out, progress=seen.append, generator=gen,
+                        checkpoint_every=5)
+    assert [e.get("existing") for e in seen if e["kind"] == "done"] == [None]
+    assert abs(read(first[0]).get_volume() - read(generate_structures(small(schedule=6), tmp_path / "p",
+                                                                      generator=gen)[0]).get_volume()) > 1.0
+
+
 def test_unreadable_partial_trajectory_is_a_clear_error(tmp_path, gen):
     out = tmp_path / "o"
     progress, ev, _ = _cancel_at(5)

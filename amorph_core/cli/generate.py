@@ -103,7 +103,7 @@ def run(args):
             print(f"  seeds {','.join(map(str, ev['seeds']))}: continuing the saved trajectory at step "
                   f"{ev['step']}/{ev['n_steps']}", file=sys.stderr)
         elif ev["kind"] == "cancelled":
-            print(f"cancelled at step {ev['step']}" + (f"; run the same command again to continue from there"
+            print(f"cancelled at step {ev['step']}" + ("; run the same command again to continue from there"
                                                       if args.checkpoint_every > 0 else ""), file=sys.stderr)
 
     if args.checkpoint_every < 0:
