@@ -533,20 +533,23 @@ def _partial_key(req: GenerationRequest, gen: Generator, schedule, seeds) -> tup
 
 
 def _save_partial(stem: Path, ident, step, state, gen_states, elapsed_s) -> None:
-    """positions (Å) + noise-generator states as tensors (.pt, no pickled objects) and the step and identity as
-    JSON, each written to a temporary file first (a crash mid-write keeps the previous pair)."""
+    """positions (Å), noise-generator states, step and elapsed seconds as tensors (.pt, no pickled objects), and
+    the identity (+ step, for people) as JSON; each file written atomically. The .pt alone says where the run
+    is, so a crash between the two writes cannot pair positions with another step."""
+    import io
     import json
 
     import torch
 
-    tensors = {"positions": state.positions.detach().cpu(), **{f"gen{k}": g.cpu() for k, g in enumerate(gen_states)}}
-    for suffix, write in ((".pt", lambda f: torch.save(tensors, f)),
-                          (".json", lambda f: f.write_text(json.dumps({**ident, "step": int(step),
-                                                                       "elapsed_s": round(float(elapsed_s), 3)},
-                                                                      indent=1)))):
-        tmp = stem.with_suffix(suffix + ".tmp")
-        write(tmp)
-        os.replace(tmp, stem.with_suffix(suffix))
+    from amorph_core.fileio import atomic_write
+
+    tensors = {"positions": state.positions.detach().cpu(), "step": torch.tensor(int(step)),
+               "elapsed_s": torch.tensor(float(elapsed_s), dtype=torch.float64),
+               **{f"gen{k}": g.cpu() for k, g in enumerate(gen_states)}}
+    buf = io.BytesIO()
+    torch.save(tensors, buf)
+    atomic_write(stem.with_suffix(".pt"), buf.getvalue())
+    atomic_write(stem.with_suffix(".json"), json.dumps({**ident, "step": int(step)}, indent=1))
 
 
 def _load_partial(stem: Path, ident, state, n_gens):
@@ -568,9 +571,11 @@ def _load_partial(stem: Path, ident, state, n_gens):
         return None
     pos = tensors.get("positions")
     gens = [tensors.get(f"gen{k}") for k in range(n_gens)]
-    if pos is None or tuple(pos.shape) != tuple(state.positions.shape) or any(g is None for g in gens):
+    if pos is None or tuple(pos.shape) != tuple(state.positions.shape) or any(g is None for g in gens) \
+            or "step" not in tensors or "elapsed_s" not in tensors:
         raise AmorphError(f"unfinished trajectory {pt} does not fit this request; delete {stem}.* to start again")
-    return int(meta["step"]), pos.to(state.positions.device, state.positions.dtype), gens, float(meta["elapsed_s"])
+    return (int(tensors["step"]), pos.to(state.positions.device, state.positions.dtype), gens,
+            float(tensors["elapsed_s"]))
 
 
 def output_path(out_dir, system: str, atoms, seed: int) -> Path:
@@ -655,7 +660,6 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
         t0 = time.perf_counter()
 
         def save(step, st, gstates, _stem=stem, _ident=ident, _t0=t0, _before=before_s):
-            _stem.parent.mkdir(exist_ok=True)
             _save_partial(_stem, _ident, step, st, gstates, _before + time.perf_counter() - _t0)
 
         def callback(step, n_steps, st, elapsed, _group=group, _batch=batch):

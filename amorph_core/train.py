@@ -50,7 +50,8 @@ class TrainConfig:
     sigma_dist: str = "uniform"  # paper: sigma ~ U(min, max); 'loguniform' / 'mixture' (half each) weight low noise
     loss_weight: str = "paper"  # paper eq. 5 (plain MSE); 'balanced': x (sigma_max^2 + s_w^2) / (sigma^2 + s_w^2)
     loss_weight_sigma: float = 0.05  # s_w (Å) of the balanced weight: below it the weight stops growing
-    sigma_window: tuple = (0.1, 0.45)  # Å; sigma_dist 'window' draws half the levels here (a-SiO2 freezes there)
+    sigma_window: tuple | None = None  # Å; sigma_dist 'window' draws half the levels here (default: the
+    # system's freezing window, GlassSystem.freeze_window_a; a-SiO2 0.1-0.45)
     ema_decay: float = 0.999
     grad_clip: float = 10.0
     val_every: int = 500
@@ -72,10 +73,17 @@ class TrainConfig:
                               f"{self.sigma_max}")
         if not 0 <= self.ema_decay < 1:
             raise AmorphError(f"ema_decay must be in [0, 1); got {self.ema_decay}")
-        lo, hi = (float(x) for x in self.sigma_window)
-        if not self.sigma_min <= lo < hi <= self.sigma_max:
-            raise AmorphError(f"sigma_window must satisfy sigma_min <= lo < hi <= sigma_max (Å); got {lo}, {hi}")
-        object.__setattr__(self, "sigma_window", (lo, hi))  # a JSON list read back as a tuple
+        window = self.sigma_window
+        if window is None and self.sigma_dist == "window":
+            window = get_system(self.system).freeze_window_a
+            if window is None:
+                raise AmorphError(f"sigma_dist 'window' needs sigma_window (Å): no freezing window is known for "
+                                  f"{self.system}")
+        if window is not None:
+            lo, hi = (float(x) for x in window)
+            if not self.sigma_min <= lo < hi <= self.sigma_max:
+                raise AmorphError(f"sigma_window must satisfy sigma_min <= lo < hi <= sigma_max (Å); got {lo}, {hi}")
+            object.__setattr__(self, "sigma_window", (lo, hi))  # recorded in the checkpoint; a JSON list -> tuple
         if self.sigma_dist not in SIGMA_DISTS:
             raise AmorphError(f"sigma_dist must be one of {', '.join(SIGMA_DISTS)}; got {self.sigma_dist!r}")
         if self.loss_weight not in LOSS_WEIGHTS:

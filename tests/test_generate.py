@@ -544,6 +544,9 @@ def test_sigma_distributions():
     assert w.min() >= 0.001 and w.max() <= 0.75
     assert abs(((w >= 0.1) & (w <= 0.45)).mean() - 0.734) < 0.015
     assert TrainConfig(sigma_window=[0.2, 0.3]).sigma_window == (0.2, 0.3)  # as read back from JSON
+    assert TrainConfig(sigma_dist="window").sigma_window == (0.1, 0.45)  # a-SiO2's freezing window, recorded
+    with pytest.raises(AmorphError, match="no freezing window"):
+        TrainConfig(system="cuzr", sigma_dist="window")
     with pytest.raises(AmorphError):
         sample_sigmas(rng, TrainConfig(sigma_dist="gamma"), 3)
     with pytest.raises(AmorphError, match="sigma_window"):

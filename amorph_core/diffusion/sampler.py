@@ -233,13 +233,12 @@ def run_sampler(state: BatchState, predict, sigmas, generators, callback=None, e
             if "non-finite" in str(exc) or "nan" in str(exc).lower():
                 raise FloatingPointError(f"non-finite positions at denoising step {t + 1}") from None
             raise
-        if (t + 1) % check_finite_every == 0 or t + 1 == n:
+        save = checkpoint is not None and checkpoint_every > 0 and (t + 1) % checkpoint_every == 0 and t + 1 < n
+        if (t + 1) % check_finite_every == 0 or t + 1 == n or save:  # never save non-finite positions
             if not torch.isfinite(state.positions).all():
                 raise FloatingPointError(f"non-finite positions at denoising step {t + 1}")
         if callback is not None and ((t + 1) % every == 0 or t + 1 == n):
             callback(t + 1, n, state, time.perf_counter() - t0)
-        if checkpoint is not None and checkpoint_every > 0 and (t + 1) % checkpoint_every == 0 and t + 1 < n:
-            if not torch.isfinite(state.positions).all():
-                raise FloatingPointError(f"non-finite positions at denoising step {t + 1}")
+        if save:
             checkpoint(t + 1, state, _gen_states(generators))
     return state
