@@ -35,6 +35,9 @@ class GenerationRequest:
     rate_guidance: w >= 0; each step moves by d(rate) + w (d(rate) - d(1 K/ps)), d the model's displacement:
     w > 0 strengthens the cooling rate's effect (guidance, conditional models only; 0 = the paper's sampler).
     tf32: TF32 matrix products on a CUDA GPU (faster; other rounding, so another trajectory for the same seed).
+    sampler: 'paper' (the paper's sampler; noise-blind models), 'heun' or 'pc' (solvers for noise-conditional
+    models, diffusion.solvers: schedule is then the number of network evaluations), or 'auto' (the model's kind:
+    DEFAULT_SOLVER for a noise-conditional model, else 'paper').
     """
 
     system: str = "sio2"
@@ -54,6 +57,7 @@ class GenerationRequest:
     mode: str = "auto"
     rate_guidance: float = 0.0
     tf32: bool = False
+    sampler: str = "auto"
 
 
 #: presets resolved per system (and cooling rate) by resolve_schedule: the paper's 2,900 + 100 steps with the
@@ -97,6 +101,41 @@ def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
     f = float(f"{f:.3g}")  # three significant digits, as recorded in the name
     s = with_window(BASE_SCHEDULES["paper"], lo, hi, f)
     return replace(s, name=f"{schedule}-w{lo:g}-{hi:g}x{f:g}", description=SCHEDULES[schedule].description)
+
+
+#: the solver and number of network evaluations a noise-conditional model uses unless told otherwise
+DEFAULT_SOLVER = "heun"
+DEFAULT_EVALS = 200
+SAMPLERS = ("auto", "paper", "heun", "pc")
+
+
+def resolve_sampler(schedule, sampler: str, noise_conditional: bool, system: str, rate_k_ps: float | None):
+    """What a request's (schedule, sampler) means for a model: a Schedule for the paper's sampler
+    (noise-blind models) or a diffusion.solvers.Solver (noise-conditional models; schedule = the number of network
+    evaluations, or 'auto' / the paper's presets for DEFAULT_EVALS)."""
+    if sampler not in SAMPLERS:
+        raise AmorphError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
+    if sampler == "auto":
+        sampler = DEFAULT_SOLVER if noise_conditional else "paper"
+    if sampler == "paper":
+        if noise_conditional:
+            raise AmorphError("this model is told the noise level: use a solver (--sampler heun or pc); the "
+                              "paper's sampler needs a noise-blind model such as sio2-cond-hq4")
+        return resolve_schedule("paper" if schedule == "auto" else schedule, system, rate_k_ps)
+    if not noise_conditional:
+        raise AmorphError(f"sampler '{sampler}' needs a noise-conditional model; this one is noise-blind (use "
+                          "--sampler paper)")
+    from amorph_core.diffusion.solvers import MAX_EVALS, MIN_EVALS, Solver
+
+    if isinstance(schedule, str) and not schedule.isdigit():
+        if schedule != "auto":
+            raise AmorphError(f"with sampler '{sampler}' give the number of network evaluations "
+                              f"({MIN_EVALS}..{MAX_EVALS}), not the schedule '{schedule}'")
+        schedule = DEFAULT_EVALS
+    n = int(schedule)
+    if not MIN_EVALS <= n <= MAX_EVALS:
+        raise AmorphError(f"number of network evaluations must be {MIN_EVALS}..{MAX_EVALS}, got {n}")
+    return Solver(sampler, n)
 
 
 #: the cooling rate (K/ps) whose displacement rate guidance extrapolates away from
@@ -333,7 +372,7 @@ class Generator:
         """Whether predictor(state) runs the whole step as one graph (see whole_step in __init__)."""
         from amorph_core.model.graph import resolve_methods
 
-        if self.whole_step is False or self.neighbors == "vesin":
+        if self.whole_step is False or self.neighbors == "vesin" or self.noise_conditional:
             return False
         if self.whole_step == "auto" and not (self.device.startswith("cuda") and self.mode == "compile-graph"):
             return False
@@ -362,10 +401,26 @@ class Generator:
         d0 = fn(*args[:5], pivot, *args[6:])
         return d + w * (d - d0)
 
+    @property
+    def noise_conditional(self) -> bool:
+        """Whether the model is told the noise level (it then needs a solver, diffusion.solvers)."""
+        return bool(self.cfg.noise_conditional)
+
+    def _sigma_arg(self, state, sigma):
+        """The model's sigma input, (B,) Å, for a noise-conditional model (None for a noise-blind one)."""
+        if not self.noise_conditional:
+            return None
+        if sigma is None:
+            raise AmorphError(f"model '{self.model_name}' is noise-conditional: it needs a solver (heun, pc), "
+                              "not the paper's sampler")
+        return self.torch.full((state.n_structures,), float(sigma), dtype=state.positions.dtype,
+                               device=state.positions.device)
+
     def predictor(self, state=None, guidance: float = 0.0):
-        """predict(state) -> (N, 3) displacement (Å): neighbour list + model, in this generator's mode, with
-        rate guidance w (GenerationRequest.rate_guidance). Given the batch's start state, a capturable
-        whole-step predictor where that applies (uses_whole_step)."""
+        """predict(state[, sigma]) -> (N, 3) displacement (Å): neighbour list + model, in this generator's mode,
+        with rate guidance w (GenerationRequest.rate_guidance); sigma (Å): the noise level, for a noise-conditional
+        model. Given the batch's start state, a capturable whole-step predictor where that applies
+        (uses_whole_step: the paper's sampler with a noise-blind model)."""
         from amorph_core.model.graph import bucket_size, edge_ptr, pad_edges, periodic_graph, resolve_methods
 
         w = self.check_guidance(guidance)
@@ -374,19 +429,20 @@ class Generator:
         cutoff = self.cfg.cutoff
         resolved = [None, None]  # (cells tensor, its methods): cells are fixed during a run, read them once
 
-        def predict(state):
+        def predict(state, sigma=None):
             if resolved[0] is not state.cells:
                 resolved[:] = [state.cells, resolve_methods(state.positions, state.cells, state.ptr, cutoff,
                                                             self.neighbors)]
             src, dst, vec = periodic_graph(state.positions, state.cells, state.ptr, cutoff, method=resolved[1])
+            noise = self._sigma_arg(state, sigma)
             if self.mode == "eager":
-                return self._guided(self._call, (state.species, src, dst, vec, state.batch, state.cond), w)
+                return self._guided(self._call, (state.species, src, dst, vec, state.batch, state.cond, None, noise), w)
             n = state.positions.shape[0]
             ptr = edge_ptr(dst, n)
             if self.padded:
                 cap = bucket_size(src.shape[0], self.bucket_granularity)
                 src, dst, vec = pad_edges(src, dst, vec, cap, cutoff, n)
-            return self._guided(self._call, (state.species, src, dst, vec, state.batch, state.cond, ptr), w)
+            return self._guided(self._call, (state.species, src, dst, vec, state.batch, state.cond, ptr, noise), w)
 
         return predict
 
@@ -620,18 +676,18 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
     Finished batches delete their saved trajectory.
     Raises AmorphError for invalid requests or non-finite model output (finished files are kept).
     """
-    from amorph_core.diffusion import GraphCaptureError, SamplerCancelled, run_sampler
+    from amorph_core.diffusion import SamplerCancelled
     from amorph_core.structures.io import write_structure
 
     sys_ = get_system(req.system)
     gen = generator or Generator(sys_.name, req.model, req.device, mode=req.mode, tf32=req.tf32)
     gen.check_guidance(req.rate_guidance)
     starts = build_starts(req, gen.cfg.cutoff)
-    schedule = resolve_schedule(req.schedule, sys_.name, starts[0].info.get("cooling_rate_k_ps"))
+    schedule = resolve_sampler(req.schedule, req.sampler, gen.noise_conditional, sys_.name,
+                               starts[0].info.get("cooling_rate_k_ps"))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = progress or (lambda ev: None)
-    sigmas = schedule.sigmas()
     every = entropy_every if entropy_every and entropy_every > 0 else 50
     paths = []
     for batch in _plan_batches(starts, gen.device, req.max_atoms_per_batch):
@@ -655,7 +711,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
             state = replace(state, positions=pos0)
             for g, st in zip(gens, gstates):
                 g.set_state(st)
-            progress({"kind": "resumed", "seeds": seeds, "step": start_step, "n_steps": len(sigmas)})
+            progress({"kind": "resumed", "seeds": seeds, "step": start_step, "n_steps": schedule.n_steps})
         predict = gen.predictor(state, req.rate_guidance)
         t0 = time.perf_counter()
 
@@ -678,15 +734,8 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
                          checkpoint_every=int(checkpoint_every))
         try:
             with gen.sampling():
-                try:
-                    state = run_sampler(state, predict, sigmas, gens, callback=callback, every=every, cancel=cancel,
-                                        **resume_kw)
-                except GraphCaptureError as exc:  # nothing stepped yet: the per-step path instead
-                    warnings.warn(f"whole-step CUDA graph failed ({exc}); running step by step", AmorphWarning,
-                                  stacklevel=2)
-                    gen.whole_step = False
-                    state = run_sampler(state, gen.predictor(None, req.rate_guidance), sigmas, gens,
-                                        callback=callback, every=every, cancel=cancel, **resume_kw)
+                state = _denoise(gen, state, predict, schedule, gens, req, callback=callback, every=every,
+                                 cancel=cancel, **resume_kw)
         except SamplerCancelled as exc:
             if checkpoint_every > 0 and exc.step > start_step:
                 save(exc.step, exc.state, exc.generator_states)
@@ -701,7 +750,8 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
             a = _to_atoms(group[k], pos[state.ptr[k]:state.ptr[k + 1]])
             a.info.update({
                 "model": gen.model_name, "model_sha256_16": gen.model_sha, "schedule": schedule.name,
-                "n_steps": schedule.n_steps, "device": gen.device, "amorph_version": __version__,
+                "n_steps": schedule.n_steps, "network_evals": getattr(schedule, "evals_used", schedule.n_steps),
+                "sampler": getattr(schedule, "kind", "paper"), "device": gen.device, "amorph_version": __version__,
                 "generation_time_s": round(elapsed / len(batch), 3),
                 "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             })
@@ -723,6 +773,21 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
         with contextlib.suppress(OSError):  # only if no other batch's trajectory is kept there
             stem.parent.rmdir()
     return paths
+
+
+def _denoise(gen: Generator, state, predict, schedule, gens, req: GenerationRequest, **loop_kw):
+    """Run the request's sampler (a Schedule: the paper's; a Solver: diffusion.solvers) on one batch."""
+    from amorph_core.diffusion import GraphCaptureError, run_sampler
+    from amorph_core.diffusion.solvers import Solver, run_solver
+
+    if isinstance(schedule, Solver):
+        return run_solver(state, predict, schedule, gens, **loop_kw)
+    try:
+        return run_sampler(state, predict, schedule.sigmas(), gens, **loop_kw)
+    except GraphCaptureError as exc:  # nothing stepped yet: the per-step path instead
+        warnings.warn(f"whole-step CUDA graph failed ({exc}); running step by step", AmorphWarning, stacklevel=3)
+        gen.whole_step = False
+        return run_sampler(state, gen.predictor(None, req.rate_guidance), schedule.sigmas(), gens, **loop_kw)
 
 
 def request_dict(req: GenerationRequest) -> dict:

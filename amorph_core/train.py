@@ -1,6 +1,11 @@
 """Train the denoiser on reference glasses (paper eq. 5): noise sigma ~ U(sigma_min, sigma_max) Å per
 structure, x_noisy = x + sigma*eps, the model predicts the displacement sigma*eps, MSE loss.
 
+Beyond the paper: a noise-conditional denoiser (TrainConfig.noise_conditional; the model is told sigma) trained
+EDM-style (Karras et al. 2022): log-normal noise levels (sigma_dist 'lognormal') and a loss weight per level that
+makes every level's loss unit-scale (loss_weight 'edm'). A noise-blind checkpoint is grown into one (its
+weights kept; model.denoiser.with_noise_conditioning).
+
 Respects the documented train/validation split of the reference registry. Neighbour lists are built on the
 training device. Resumable: train_state.pt (state_dicts + step + RNG states) next to the checkpoint; a time
 limit ends a run cleanly so it can be resumed in another call. Single GPU, CPU, or several GPUs through
@@ -30,8 +35,8 @@ from amorph_core.model.graph import periodic_graph
 from amorph_core.systems import get_system
 
 
-SIGMA_DISTS = ("uniform", "loguniform", "mixture", "window")  # TrainConfig.sigma_dist
-LOSS_WEIGHTS = ("paper", "balanced")  # TrainConfig.loss_weight
+SIGMA_DISTS = ("uniform", "loguniform", "mixture", "window", "lognormal")  # TrainConfig.sigma_dist
+LOSS_WEIGHTS = ("paper", "balanced", "edm")  # TrainConfig.loss_weight
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class TrainConfig:
     loss_weight_sigma: float = 0.05  # s_w (Å) of the balanced weight: below it the weight stops growing
     sigma_window: tuple | None = None  # Å; sigma_dist 'window' draws half the levels here (default: the
     # system's freezing window, GlassSystem.freeze_window_a; a-SiO2 0.1-0.45)
+    sigma_lognormal: tuple = (-1.4, 1.2)  # sigma_dist 'lognormal': mean and sd of ln(sigma / Å), clipped to the range
+    loss_sigma_data: float = 0.5  # Å, the 'edm' weight 1 + (sigma_data / max(sigma, loss_weight_sigma))^2
+    noise_conditional: bool = False  # the model is told sigma (a noise-blind checkpoint in out_dir is grown)
     ema_decay: float = 0.999
     grad_clip: float = 10.0
     val_every: int = 500
@@ -137,7 +145,8 @@ def mean_neighbors(ds: Dataset, cutoff: float) -> float:
 
 
 def make_batch(items, sigmas, gen, device):
-    """Noisy batch: positions, cells, species, batch index, ptr, log10 rates, target displacements (Å)."""
+    """Noisy batch: positions, cells, species, batch index, ptr, log10 rates, target displacements (Å), noise
+    levels (Å, one per structure)."""
     pos, cells, sp, rates, targets, ptr = [], [], [], [], [], [0]
     for (p, c, s, r), sig in zip(items, sigmas):
         eps = torch.randn(p.shape, generator=gen, device=device)
@@ -154,7 +163,8 @@ def make_batch(items, sigmas, gen, device):
     counts = torch.tensor([len(p) for p in pos], device=device)
     batch = torch.repeat_interleave(torch.arange(len(pos), device=device), counts)
     return (torch.cat(pos), torch.stack(cells), torch.cat(sp), batch, ptr,
-            torch.tensor(rates, dtype=torch.float32, device=device), torch.cat(targets))
+            torch.tensor(rates, dtype=torch.float32, device=device), torch.cat(targets),
+            torch.tensor([float(s) for s in sigmas], dtype=torch.float32, device=device))
 
 
 def sample_sigmas(rng, cfg: TrainConfig, n: int) -> np.ndarray:
@@ -166,6 +176,9 @@ def sample_sigmas(rng, cfg: TrainConfig, n: int) -> np.ndarray:
     if cfg.sigma_dist == "window":
         return np.where(rng.random(n) < 0.5, rng.uniform(cfg.sigma_min, cfg.sigma_max, n),
                         rng.uniform(*cfg.sigma_window, n))
+    if cfg.sigma_dist == "lognormal":  # EDM's p(sigma), clipped to [sigma_min, sigma_max]
+        mu, sd = cfg.sigma_lognormal
+        return np.clip(np.exp(rng.normal(mu, sd, n)), cfg.sigma_min, cfg.sigma_max)
     log_uniform = np.exp(rng.uniform(math.log(cfg.sigma_min), math.log(cfg.sigma_max), n))
     if cfg.sigma_dist == "loguniform":
         return log_uniform
@@ -180,6 +193,8 @@ def loss_weights(cfg: TrainConfig, sigmas) -> np.ndarray:
     sigmas = np.asarray(sigmas, dtype=float)
     if cfg.loss_weight == "paper":
         return np.ones_like(sigmas)
+    if cfg.loss_weight == "edm":  # lambda = 1 / c_out^2 (EDM), scaled to 1 at high noise, floored at s_w
+        return 1.0 + (cfg.loss_sigma_data / np.maximum(sigmas, cfg.loss_weight_sigma)) ** 2
     sw2 = cfg.loss_weight_sigma ** 2  # balanced
     return (cfg.sigma_max ** 2 + sw2) / (sigmas ** 2 + sw2)
 
@@ -187,9 +202,9 @@ def loss_weights(cfg: TrainConfig, sigmas) -> np.ndarray:
 def loss_on(model, batch, cutoff, weights=None):
     """Eq. 5: mean over atoms of |predicted - true displacement|^2 (Å^2); weights: one per structure, or None.
     Returns (optimised loss, plain eq.-5 loss)."""
-    pos, cells, sp, bidx, ptr, rates, target = batch
+    pos, cells, sp, bidx, ptr, rates, target, sigmas = batch
     src, dst, vec = periodic_graph(pos, cells, ptr, cutoff)
-    pred = model(sp, src, dst, vec, bidx, rates)
+    pred = model(sp, src, dst, vec, bidx, rates, None, sigmas)
     per_atom = ((pred - target) ** 2).sum(dim=1)
     plain = per_atom.mean()
     if weights is None:
@@ -310,6 +325,19 @@ def train(cfg: TrainConfig, out_dir, resume: bool = True, log=print) -> Path:
     else:
         mcfg.setdefault("avg_num_neighbors", round(mean_neighbors(train_ds, mcfg.get("cutoff", 5.0)), 3))
         model_cfg = DenoiserConfig.from_dict(mcfg)
+    if cfg.noise_conditional and not model_cfg.noise_conditional:
+        if st is not None:
+            raise AmorphError(f"{out_dir} holds a noise-blind training state: grow its checkpoint in a new directory")
+        from amorph_core.model.denoiser import with_noise_conditioning
+
+        grown = with_noise_conditioning(Denoiser(model_cfg))
+        if weights is not None:
+            grown_sd = grown.state_dict()
+            grown_sd.update(weights[0])
+            weights = (grown_sd, weights[1])
+        model_cfg = grown.cfg
+        if main:
+            log("noise-conditional: the model is told sigma (new noise projections start at zero)")
     model = Denoiser(model_cfg).to(device)
     ema = copy.deepcopy(model).eval()
     for p in ema.parameters():

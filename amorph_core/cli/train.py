@@ -19,11 +19,23 @@ def add_parser(sub):
     p.add_argument("--no-resume", action="store_true",
                    help="train from scratch (refused if OUT already holds a checkpoint)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sigma-dist", default="uniform", choices=["uniform", "loguniform", "mixture", "window"],
+    p.add_argument("--sigma-dist", default="uniform",
+                   choices=["uniform", "loguniform", "mixture", "window", "lognormal"],
                    help="noise levels per structure: U(0.001, 0.75) Å as in the paper (default), log-uniform, "
-                        "a 50/50 mixture of the two, or window: half from U(0.1, 0.45) Å, where a-SiO2 freezes")
-    p.add_argument("--loss-weight", default="paper", choices=["paper", "balanced"],
-                   help="paper: eq. 5 as published (default); balanced: low-noise errors weighted up to ~226x")
+                        "a 50/50 mixture of the two, window: half from U(0.1, 0.45) Å, where a-SiO2 freezes, or "
+                        "lognormal: EDM's ln(sigma) ~ N(-1.4, 1.2^2) (median 0.25 Å), clipped to the range")
+    p.add_argument("--sigma-min", type=float, default=0.001, help="smallest training noise level in Å")
+    p.add_argument("--sigma-max", type=float, default=0.75, help="largest training noise level in Å (the "
+                                                                 "paper: 0.75; noise-conditional models: 2.5)")
+    p.add_argument("--loss-weight", default="paper", choices=["paper", "balanced", "edm"],
+                   help="paper: eq. 5 as published (default); balanced: low-noise errors weighted up to ~226x; "
+                        "edm: 1 + (0.5 Å / sigma)^2, every noise level's loss on one scale (EDM)")
+    p.add_argument("--noise-conditional", action="store_true",
+                   help="the model is told the noise level (a noise-blind checkpoint in OUT is grown: its "
+                        "weights kept); sample it with --sampler heun or pc")
+    p.add_argument("--schedule-start", type=int, default=0, metavar="STEP",
+                   help="step where this run's warm-up + cosine learning-rate cycle starts (e.g. the step of the "
+                        "checkpoint being fine-tuned)")
     return p
 
 
@@ -39,8 +51,10 @@ def run(args):
     cfg = TrainConfig(system=args.system, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                       max_minutes=args.max_minutes, device=args.device, max_structures=args.max_structures,
                       model=model, seed=args.seed, sigma_dist=args.sigma_dist, loss_weight=args.loss_weight,
+                      sigma_min=args.sigma_min, sigma_max=args.sigma_max, noise_conditional=args.noise_conditional,
+                      schedule_start=args.schedule_start,
                       val_every=max(1, min(500, args.steps)), ckpt_every=max(1, min(1000, args.steps)),
-                      warmup=min(200, max(1, args.steps // 10)))
+                      warmup=min(200, max(1, (args.steps - args.schedule_start) // 10)))
     train(cfg, args.out, resume=not args.no_resume)
     end_distributed_process()
     return 0

@@ -222,13 +222,31 @@ def run_sampler(state: BatchState, predict, sigmas, generators, callback=None, e
     if getattr(predict, "capturable", False):
         return _run_static(state, predict, sigmas, generators, callback, every, cancel, check_finite_every,
                            start_step, checkpoint, checkpoint_every)
+
+    def paper_step(t, st):
+        sigma = float(sigmas[t])
+        return step(st, predict, sigma, _noise(st, generators) if sigma > 0 else None)
+
+    return run_steps(state, paper_step, n, generators, callback, every, cancel, check_finite_every, start_step,
+                     checkpoint, checkpoint_every, t0)
+
+
+def run_steps(state: BatchState, step_fn, n: int, generators, callback=None, every: int = 50, cancel=None,
+              check_finite_every: int = 50, start_step: int = 0, checkpoint=None, checkpoint_every: int = 0,
+              t0: float | None = None) -> BatchState:
+    """The sampler loop for any update rule: state <- step_fn(t, state) for t = start_step..n-1, with the
+    callbacks, cancellation, finite checks and checkpoints of run_sampler (same meaning). step_fn draws its
+    noise from generators (one per structure), whose states are saved with each checkpoint."""
+    t0 = time.perf_counter() if t0 is None else t0
+    if state.inv_cells is None:
+        state = replace(state, inv_cells=torch.linalg.inv(state.cells))
+    if not 0 <= start_step <= n:
+        raise ValueError(f"start_step {start_step} outside 0..{n}")
     for t in range(start_step, n):
-        sigma = sigmas[t]
         if cancel is not None and cancel.is_set():
             raise SamplerCancelled(state, t, _gen_states(generators))
-        noise = _noise(state, generators) if sigma > 0 else None
         try:
-            state = step(state, predict, float(sigma), noise)
+            state = step_fn(t, state)
         except RuntimeError as exc:  # e.g. the neighbour list refusing NaN positions from the previous step
             if "non-finite" in str(exc) or "nan" in str(exc).lower():
                 raise FloatingPointError(f"non-finite positions at denoising step {t + 1}") from None

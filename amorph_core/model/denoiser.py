@@ -1,10 +1,17 @@
 """NequIP-style E(3)-equivariant denoiser (e3nn): predicts each atom's displacement (Å) from its noisy
-environment, optionally conditioned on the cooling rate.
+environment, optionally conditioned on the cooling rate and on the noise level.
 
 Conditioning (paper 2.1): 9 Gaussians on log10(rate / K/ps) over [-2, 3] -> two-layer SoftPlus MLP -> added
 to the SCALAR channels of every interaction block. Unlike the published code (which adds it to vector channels
 too and so breaks rotation equivariance), only invariant features are touched, so the model stays exactly
 E(3)-equivariant: vectors are 1o (odd parity) and the output is a 1o displacement.
+
+Noise level (beyond the paper, whose network is never told it): with `noise_conditional`, sigma (Å, one per
+structure) enters the same way, as an invariant: Gaussians on log10(sigma) -> MLP -> added to the scalar channels
+of every block (its projections start at zero, so a grown noise-blind model starts as the same function). With
+sigma_data > 0 the output is preconditioned as in EDM (Karras et al. 2022): displacement = c_out(sigma) F with
+c_out = sigma sigma_data / sqrt(sigma^2 + sigma_data^2), so the network's output F has unit scale at every level.
+Equivariance is untouched: sigma is a scalar per structure.
 """
 from __future__ import annotations
 
@@ -42,6 +49,11 @@ class DenoiserConfig:
     # "masked" (one plain o3.Linear per element, each atom taking its element's: the same function class)
     species_linears_kind: str = "tensor_product"
     system: str = "sio2"
+    noise_conditional: bool = False  # the noise level sigma (Å) is an input (module docstring)
+    noise_num_gaussians: int = 12
+    noise_log10_range: tuple = (-3.0, 0.5)  # log10(sigma / Å) covered by the Gaussians
+    noise_hidden: int = 64
+    sigma_data: float = 0.0  # Å; > 0: EDM output preconditioning c_out(sigma) (0: the output is the displacement)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -49,7 +61,7 @@ class DenoiserConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "DenoiserConfig":
         d = dict(d)
-        for k in ("elements", "cond_log10_range"):
+        for k in ("elements", "cond_log10_range", "noise_log10_range"):
             if k in d:
                 d[k] = tuple(d[k])
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
@@ -126,6 +138,25 @@ def with_species_linears(model: "Denoiser") -> "Denoiser":
             for e in range(len(cfg.elements)):
                 sd[f"{pre}.lins.{e}{k[len(pre):]}"] = v.clone()
     new.load_state_dict(sd)  # strict: every weight of the new model comes from the old one
+    return new.train(model.training)
+
+
+def with_noise_conditioning(model: "Denoiser", **overrides) -> "Denoiser":
+    """The same network told the noise level: every weight of model is kept and the new noise projections start
+    at zero, so the outputs are unchanged until training uses sigma (growing a trained noise-blind checkpoint).
+    overrides: other noise_* fields of DenoiserConfig (sigma_data must stay 0 to keep the outputs)."""
+    from dataclasses import replace
+
+    cfg = model.cfg
+    if cfg.noise_conditional:
+        raise ValueError("the model is already noise-conditional")
+    if overrides.get("sigma_data", 0.0):
+        raise ValueError("a grown model keeps its output scale: sigma_data must be 0")
+    ref = next(model.parameters())
+    new = Denoiser(replace(cfg, noise_conditional=True, **overrides)).to(ref.device, ref.dtype)
+    missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any(not k.startswith(("noise_mlp.", "noise_proj.", "noise_centers")) for k in missing):
+        raise ValueError(f"cannot grow: unexpected {unexpected}, missing {missing}")
     return new.train(model.training)
 
 
@@ -213,6 +244,16 @@ class Denoiser(nn.Module):
             self.cond_mlp = nn.Sequential(nn.Linear(cfg.cond_num_gaussians, cfg.cond_hidden), nn.Softplus(),
                                           nn.Linear(cfg.cond_hidden, cfg.cond_hidden), nn.Softplus())
             self.cond_proj = nn.ModuleList(nn.Linear(cfg.cond_hidden, s) for _ in range(cfg.num_blocks))
+        if cfg.noise_conditional:
+            lo, hi = cfg.noise_log10_range
+            self.register_buffer("noise_centers", torch.linspace(lo, hi, cfg.noise_num_gaussians))
+            self.noise_width = (hi - lo) / (cfg.noise_num_gaussians - 1)
+            self.noise_mlp = nn.Sequential(nn.Linear(cfg.noise_num_gaussians, cfg.noise_hidden), nn.SiLU(),
+                                           nn.Linear(cfg.noise_hidden, cfg.noise_hidden), nn.SiLU())
+            self.noise_proj = nn.ModuleList(nn.Linear(cfg.noise_hidden, s) for _ in range(cfg.num_blocks))
+            for proj in self.noise_proj:  # start as the noise-blind function (a grown model keeps its outputs)
+                nn.init.zeros_(proj.weight)
+                nn.init.zeros_(proj.bias)
         assert hidden == self.blocks[-1].irreps_out
 
     def rate_embedding(self, log10_rate: torch.Tensor) -> torch.Tensor:
@@ -220,9 +261,22 @@ class Denoiser(nn.Module):
         d = (log10_rate[:, None] - self.cond_centers) / self.cond_width
         return torch.exp(-0.5 * d * d)
 
-    def forward(self, species, src, dst, vec, batch=None, log10_rate=None, edge_ptr=None):
+    def noise_embedding(self, sigma: torch.Tensor) -> torch.Tensor:
+        """Gaussian basis of log10(sigma / Å), (B,) -> (B, n)."""
+        d = (torch.log10(sigma.clamp_min(1e-6))[:, None] - self.noise_centers) / self.noise_width
+        return torch.exp(-0.5 * d * d)
+
+    def c_out(self, sigma: torch.Tensor) -> torch.Tensor:
+        """EDM output scale (Å) per structure for sigma (B,) Å (ones without preconditioning)."""
+        sd = self.cfg.sigma_data
+        if sd <= 0:
+            return torch.ones_like(sigma)
+        return sigma * sd / torch.sqrt(sigma * sigma + sd * sd)
+
+    def forward(self, species, src, dst, vec, batch=None, log10_rate=None, edge_ptr=None, sigma=None):
         """species (N,) element indices; edges j->i as src/dst with vec = r_j - r_i (Å); batch (N,) structure
-        index; log10_rate (B,) log10 of cooling rate in K/ps (conditional models). Returns (N, 3) Å.
+        index; log10_rate (B,) log10 of cooling rate in K/ps (conditional models); sigma (B,) the noise level in Å
+        (noise-conditional models). Returns (N, 3) Å.
 
         edge_ptr (N+1,), optional: CSR offsets of edges sorted by dst (atom k's edges are
         edge_ptr[k]:edge_ptr[k+1]; edges past edge_ptr[-1], e.g. padding, are ignored). With it the neighbour
@@ -234,13 +288,23 @@ class Denoiser(nn.Module):
         sh = self.spherical_harmonics(vec)
         radial = self.radial(r)
         conds = [None] * len(self.blocks)
+        if batch is None:
+            batch = torch.zeros(species.shape[0], dtype=torch.long, device=species.device)
         if self.cfg.conditional:
             if log10_rate is None:
                 raise ValueError("conditional model needs log10_rate")
-            if batch is None:
-                batch = torch.zeros(species.shape[0], dtype=torch.long, device=species.device)
             e = self.cond_mlp(self.rate_embedding(log10_rate.to(vec.dtype)))
-            conds = [proj(e)[batch] for proj in self.cond_proj]
+            conds = [proj(e) for proj in self.cond_proj]
+        if self.cfg.noise_conditional:
+            if sigma is None:
+                raise ValueError("noise-conditional model needs sigma (Å)")
+            sigma = sigma.to(vec.dtype)
+            e = self.noise_mlp(self.noise_embedding(sigma))
+            conds = [proj(e) if c is None else c + proj(e) for c, proj in zip(conds, self.noise_proj)]
+        conds = [None if c is None else c[batch] for c in conds]
         for blk, c in zip(self.blocks, conds):
             h = blk(h, sh, radial, src, dst, c, onehot, edge_ptr)
-        return self.out(h, onehot) if self.cfg.species_linears else self.out(h)
+        out = self.out(h, onehot) if self.cfg.species_linears else self.out(h)
+        if self.cfg.noise_conditional and self.cfg.sigma_data > 0:
+            out = out * self.c_out(sigma)[batch][:, None]
+        return out
