@@ -15,6 +15,7 @@ from amorph_core.errors import AmorphError, AmorphWarning
 #: subcommand name -> module implementing add_parser(subparsers) and run(args)
 SUBCOMMANDS = {
     "analyze": "amorph_core.cli.analyze",
+    "evaluate": "amorph_core.cli.evaluate",
     "generate": "amorph_core.cli.generate",
     "train": "amorph_core.cli.train",
     "md": "amorph_core.cli.md",
