@@ -35,10 +35,11 @@ def random_structure(n=60, length=11.0, n_species=2, seed=0, cell=None):
             torch.tensor(species))
 
 
-def predict(model, pos, cell, species, log10_rate=0.0):
+def predict(model, pos, cell, species, log10_rate=0.0, sigma=0.3):
+    """The model's displacement for one structure (sigma, Å: the noise level, used by noise-conditional models)."""
     src, dst, vec = periodic_graph(pos, cell[None], [0, len(pos)], model.cfg.cutoff)
     rate = torch.tensor([log10_rate], dtype=pos.dtype)
-    return model(species, src, dst, vec, None, rate)
+    return model(species, src, dst, vec, None, rate, None, torch.tensor([sigma], dtype=pos.dtype))
 
 
 def random_orthogonal(seed=0, improper=False):

@@ -8,15 +8,18 @@ from amorph_core.model.graph import periodic_graph
 from tests.helpers_equivariance import assert_o3_equivariant, predict, random_structure, tiny_model
 
 
-@pytest.fixture(scope="module", params=[(True, True, 2, False), (False, False, 1, False), (True, False, 1, False),
-                                        (True, True, 1, True), (True, True, 2, "masked")],
+@pytest.fixture(scope="module", params=[(True, True, 2, False, None), (False, False, 1, False, None),
+                                        (True, False, 1, False, None), (True, True, 1, True, None),
+                                        (True, True, 2, "masked", None), (True, True, 2, "masked", 0.0),
+                                        (False, False, 1, False, 0.5)],
                 ids=["conditional-speciesSC-radial2", "unconditional", "conditional-linearSC", "species-linears",
-                     "species-linears-masked"])
+                     "species-linears-masked", "noise-conditional", "noise-conditional-edm-unconditional"])
 def model(request):
-    cond, ssc, rl, sl = request.param
+    cond, ssc, rl, sl, sigma_data = request.param
     kind = {"species_linears_kind": "masked"} if sl == "masked" else {}
+    noise = {} if sigma_data is None else {"noise_conditional": True, "sigma_data": sigma_data}
     return tiny_model(torch.float64, conditional=cond, species_self_connection=ssc, radial_layers=rl,
-                      species_linears=bool(sl), **kind)
+                      species_linears=bool(sl), **kind, **noise)
 
 
 def test_species_linears_grown_from_a_trained_model(tmp_path):
@@ -88,10 +91,11 @@ def test_batched_equals_one_by_one(model):
     sp = torch.cat([s[2] for s in structs])
     ptr = [0] + list(np.cumsum([len(s[0]) for s in structs]))
     batch = torch.repeat_interleave(torch.arange(3), torch.tensor([len(s[0]) for s in structs]))
+    sigmas = torch.tensor([0.05, 0.3, 1.7], dtype=torch.float64)
     src, dst, vec = periodic_graph(pos, cells, ptr, model.cfg.cutoff)
-    out = model(sp, src, dst, vec, batch, rates)
+    out = model(sp, src, dst, vec, batch, rates, None, sigmas)
     for k, s in enumerate(structs):
-        single = predict(model, *s, log10_rate=float(rates[k]))
+        single = predict(model, *s, log10_rate=float(rates[k]), sigma=float(sigmas[k]))
         assert torch.allclose(out[ptr[k]:ptr[k + 1]], single, atol=1e-9)
 
 
@@ -103,6 +107,40 @@ def test_conditioning_changes_output_only_when_conditional(model):
         assert (a - b).abs().max() > 1e-6
     else:
         assert torch.allclose(a, b)
+
+
+def test_noise_level_changes_output_only_when_noise_conditional(model):
+    pos, cell, sp = random_structure(seed=9)
+    a, b = (predict(model, pos, cell, sp, sigma=s) for s in (0.02, 1.0))
+    if model.cfg.noise_conditional:
+        assert (a - b).abs().max() > 1e-6
+    else:
+        assert torch.equal(a, b)
+
+
+def test_noise_conditioning_grown_from_a_noise_blind_model(tmp_path):
+    """A grown model is the same function until trained (new projections start at zero), keeps every weight,
+    and becomes sigma-dependent once those projections move; it round-trips through a checkpoint."""
+    from amorph_core.model.denoiser import with_noise_conditioning
+
+    blind = tiny_model(torch.float64, species_linears=True, species_linears_kind="masked")
+    grown = with_noise_conditioning(blind)
+    pos, cell, sp = random_structure(seed=10)
+    for s in (0.01, 0.4, 2.0):
+        assert torch.equal(predict(grown, pos, cell, sp, sigma=s), predict(blind, pos, cell, sp))
+    with pytest.raises(ValueError):
+        with_noise_conditioning(grown)
+    with pytest.raises(ValueError):
+        with_noise_conditioning(blind, sigma_data=0.5)
+    with torch.no_grad():
+        for proj in grown.noise_proj:
+            proj.weight.add_(0.1)
+    assert (predict(grown, pos, cell, sp, sigma=0.01) - predict(grown, pos, cell, sp, sigma=2.0)).abs().max() > 1e-6
+    save_checkpoint(tmp_path / "g", grown)
+    g2, _ = load_model(tmp_path / "g")
+    assert g2.cfg.noise_conditional
+    assert torch.allclose(predict(g2.double(), pos, cell, sp, sigma=0.2), predict(grown, pos, cell, sp, sigma=0.2),
+                          atol=1e-6)
 
 
 def test_checkpoint_roundtrip(tmp_path, model):
