@@ -1,0 +1,142 @@
+"""Quality vs cost: glasses per (sampler, network evaluations) point, judged with `amorph evaluate`.
+
+Generate (GPU; one batch per point, the same seeds and starts at every point):
+    python benchmarks/quality_cost.py generate OUT --model M --sampler heun --evals 25,50,100,200,500,1000
+    python benchmarks/quality_cost.py generate OUT --model sio2-cond-hq4 --sampler paper --evals 3000
+Judge every point folder (CPU; parallel processes) and collect the table and the plot:
+    python benchmarks/quality_cost.py judge OUT [--jobs 8]
+    python benchmarks/quality_cost.py report OUT [OUT2 ...] --plot docs/quality_cost.png --json RESULTS.json
+
+Each point is OUT/<sampler>-<evals>/ with one extxyz per seed (seed, sampler, evaluations and model in its
+header) and OUT/<sampler>-<evals>/timing.json (wall seconds of the whole batch, sampling only).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+#: the judge's numbers shown in the table and plot (summary key, label)
+METRICS = (("gen_Si_not_4fold_pct", "Si not 4-fold %"), ("gen_O_not_2fold_pct", "O not 2-fold %"),
+           ("gen_shortest_SiO_min_a", "shortest Si-O Å"), ("gen_pdf_rfactor_Si-O_mean", "R Si-O"),
+           ("gen_pdf_rfactor_O-O_mean", "R O-O"), ("gen_pdf_rfactor_Si-Si_mean", "R Si-Si"),
+           ("overlap_gen_sim_mean", "Gen|Sim"), ("gen_entropy_nats_mean", "entropy nats"))
+
+
+def generate(args):
+    from amorph_core.generate import GenerationRequest, Generator, generate_structures, parse_seeds
+
+    seeds = parse_seeds(args.seeds)
+    gen = Generator("sio2", args.model, "auto", mode=args.mode)
+    for n in (int(x) for x in args.evals.split(",")):
+        req = GenerationRequest(cooling_rate_k_ps=args.rate, n_atoms=args.atoms, seeds=seeds, schedule=n,
+                                sampler=args.sampler, model=args.model, mode=args.mode)
+        folder = Path(args.out) / f"{args.sampler}-{n}"
+        t0 = time.perf_counter()
+        paths = generate_structures(req, folder, generator=gen)
+        wall = time.perf_counter() - t0
+        (folder / "timing.json").write_text(json.dumps({"wall_s": wall, "n": len(paths), "evals": n,
+                                                        "sampler": args.sampler, "model": args.model,
+                                                        "device": gen.device}))
+        print(f"{folder.name}: {len(paths)} glasses in {wall:.1f} s", flush=True)
+
+
+def judge(args):
+    folders = sorted(p for p in Path(args.out).iterdir() if p.is_dir() and any(p.glob("*.extxyz")))
+
+    def one(folder):
+        out = folder / "evaluate.json"
+        if out.exists():
+            return folder.name, 0
+        rc = subprocess.run([sys.executable, "-m", "amorph_core", "evaluate", str(folder), "--reference",
+                             f"sio2:{args.rate:g}", "--json", str(out)], capture_output=True, text=True)
+        if rc.returncode:
+            print(rc.stderr[-2000:], file=sys.stderr)
+        return folder.name, rc.returncode
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for name, rc in pool.map(one, folders):
+            print(f"{name}: {'ok' if rc == 0 else f'failed ({rc})'}", flush=True)
+
+
+def _points(outs):
+    rows = []
+    for out in outs:
+        for f in sorted(Path(out).glob("*/evaluate.json")):
+            rep = json.loads(f.read_text())
+            timing = json.loads((f.parent / "timing.json").read_text()) if (f.parent / "timing.json").exists() else {}
+            per = rep["per_structure"]
+            sampler = per[0].get("sampler", "paper")
+            evals = int(per[0].get("network_evals", per[0].get("n_steps", 0)))
+            rows.append({"point": f.parent.name, "sampler": sampler, "evals": evals, "n": rep["n_generated"],
+                         "model": per[0].get("model"), "wall_s_batch": timing.get("wall_s"),
+                         **{k: rep["summary"].get(k) for k, _ in METRICS},
+                         "ref_overlap_sim_sim": rep["summary"].get("overlap_sim_sim_mean"),
+                         "ref_entropy_nats": rep["summary"].get("ref_entropy_nats_mean")})
+    return sorted(rows, key=lambda r: (r["sampler"], r["evals"]))
+
+
+def report(args):
+    rows = _points(args.outs)
+    head = "| sampler | evals | n | " + " | ".join(lbl for _, lbl in METRICS) + " |"
+    print(head)
+    print("|" + "---|" * (3 + len(METRICS)))
+    for r in rows:
+        vals = " | ".join("-" if r[k] is None else f"{r[k]:.3f}" for k, _ in METRICS)
+        print(f"| {r['sampler']} | {r['evals']} | {r['n']} | {vals} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+        for ax, (k, lbl) in zip(axes.flat, METRICS):
+            for sampler in sorted({r["sampler"] for r in rows}):
+                pts = [(r["evals"], r[k]) for r in rows if r["sampler"] == sampler and r[k] is not None]
+                if pts:
+                    x, y = zip(*pts)
+                    ax.plot(x, y, "o-" if len(pts) > 1 else "s", label=sampler)
+            ax.set_xscale("log")
+            ax.set_xlabel("network evaluations per glass")
+            ax.set_title(lbl)
+            ax.grid(alpha=0.3)
+        axes.flat[0].legend()
+        fig.suptitle("a-SiO2, 3,000 atoms, 1 K/ps, no MD: generated glasses judged against the MD references")
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=90)
+        print(f"plot -> {args.plot}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("generate")
+    g.add_argument("out")
+    g.add_argument("--model", required=True)
+    g.add_argument("--sampler", default="heun", choices=["paper", "heun", "pc"])
+    g.add_argument("--evals", default="25,50,100,200,500,1000")
+    g.add_argument("--seeds", default="0-11")
+    g.add_argument("--atoms", type=int, default=3000)
+    g.add_argument("--rate", type=float, default=1.0)
+    g.add_argument("--mode", default="auto")
+    j = sub.add_parser("judge")
+    j.add_argument("out")
+    j.add_argument("--rate", type=float, default=1.0)
+    j.add_argument("--jobs", type=int, default=4)
+    r = sub.add_parser("report")
+    r.add_argument("outs", nargs="+")
+    r.add_argument("--plot", default=None)
+    r.add_argument("--json", default=None)
+    args = p.parse_args(argv)
+    {"generate": generate, "judge": judge, "report": report}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
