@@ -68,7 +68,8 @@ if "paper" in sections and B.left() > 60:
     del base
     save()
 if "batch" in sections and B.left() > 60:
-    timed(solver_gen, "batch_warmup", n_atoms=n_atoms, seeds=tuple(range(200, 200 + n_batch)), **sched)
+    timed(solver_gen, "batch_warmup", n_atoms=n_atoms, seeds=tuple(range(200, 200 + n_batch)), schedule=5,
+          sampler=args.sampler)  # captures the batch's graphs
     s, paths = timed(solver_gen, "batch", n_atoms=n_atoms, seeds=tuple(range(n_batch)), **sched)
     res.update(batch=n_batch, batch_s=s, glasses_per_hour=3600 * len(paths) / s)
     save()
