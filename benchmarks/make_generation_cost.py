@@ -22,7 +22,7 @@ def gpu_rows(src, model, b, n_atoms, steps, seconds, per_hour=None, n_batch=None
     return rows
 
 
-# the default model, whole-step graphs (session 14, one H100; BENCHMARKS.md): one structure with compile-graph +
+# sio2-cond-hq2, whole-step graphs (one H100; BENCHMARKS.md): one structure with compile-graph +
 # TF32 (bench_tf32.py), a batch of 8 with compile-graph in fp32 (bench_whole_step.py)
 one = "benchmarks/results/generator/whole_step/bench_tf32_hq2_h100.json"
 src = "benchmarks/results/generator/whole_step/bench_whole_step_h100.json"
@@ -32,20 +32,20 @@ rows += gpu_rows(f"{one}; {src}", "sio2-cond-hq2", b, b["n_atoms"], 3000,
                  json.loads((ROOT / one).read_text())["runs"]["tf32=True"]["seconds"],
                  batch["structures_per_hour_paper_schedule"], batch["n_structures"], ", compile-graph + TF32",
                  ", compile-graph")
-# the default since session 15, sio2-cond-hq4 (hq3's architecture): one structure, compile-graph + TF32 (one H100)
+# the default, sio2-cond-hq4 (hq3's architecture): one structure, compile-graph + TF32 (one H100)
 src = "benchmarks/results/generator/schedule_probe/bench_tf32_hq4_h100.json"
 b = json.loads((ROOT / src).read_text())
 rows += gpu_rows(src, "sio2-cond-hq4", b, 3000, 3000, b["runs"]["tf32=True"]["seconds"],
                  one_how=", compile-graph + TF32")
-# the fast model, before the dense neighbour list (session 12, one H100)
-src = "benchmarks/results/sampler/bench_sampler_h100_s12_sio2-cond.json"
+# the fast model, before the dense neighbour list (one H100)
+src = "benchmarks/results/sampler/bench_sampler_h100_pair_sio2-cond.json"
 b = json.loads((ROOT / src).read_text())
 rows += gpu_rows(src, "sio2-cond", b, b["n_atoms"], b["full_schedule"]["steps"], b["full_schedule"]["seconds"],
                  b["batch"]["best"]["structures_per_hour_paper_schedule"], b["batch"]["n_structures"])
 for f in sorted((ROOT / "benchmarks/results/generator").glob("cpu_*_paper.txt")):
     m = re.search(r"(\d+) atoms, schedule paper \((\d+) steps\): ([\d.]+) s", f.read_text())
     if m:
-        mm = re.search(r"model (\S+)", f.read_text())  # files from before session 12 name no model: sio2-cond
+        mm = re.search(r"model (\S+)", f.read_text())  # the oldest files name no model: sio2-cond
         rows.append({"device": "cpu", "hardware": "x86_64, 2 cores (shared)",
                      "model": mm.group(1) if mm else "sio2-cond", "n_atoms": int(m.group(1)), "schedule": "paper",
                      "steps": int(m.group(2)), "seconds_per_structure": float(m.group(3)), "mode": "one structure",
