@@ -341,7 +341,7 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
 
 # ------------------------------------------------------------------------------------------------ refinement
 # Named refinement protocols: (NVT ps, NPT ps) at 300 K after a minimisation. Measured effect on the shipped
-# sio2-cond's 1 K/ps glasses: BENCHMARKS.md ("MD refinement of the shipped model's glasses").
+# sio2-cond's 1 K/ps glasses: BENCHMARKS.md ("MD refinement of generated glasses").
 REFINE_PRESETS = {"min": (0.0, 0.0), "short": (1.0, 0.0), "paper": (25.0, 25.0)}
 REFINE_MAX_PS = 10_000.0
 
