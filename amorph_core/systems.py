@@ -14,7 +14,7 @@ class GlassSystem:
     trained_rate_range_k_ps: the rates covered by reference data. default_density_g_cm3 is used when the
     system has no cooling-rate density regression (unconditional systems).
     freeze_window_a: the extra-noise levels (Å) over which the sampler's glasses freeze (measured with
-    scripts/device/schedule_probe.py); matched_quench: (F1, alpha) of the 'matched' schedule, whose passage
+    amorph_core.calibration.freeze_window); matched_quench: (F1, alpha) of the 'matched' schedule, whose passage
     through that window has F = F1 (rate / 1 K/ps)^-alpha times the paper's steps per Å (generate.resolve_schedule).
     """
 
