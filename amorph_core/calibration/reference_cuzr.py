@@ -42,7 +42,7 @@ def main():
                         "40 ps NPT at 2000 K, cooling 2000 -> 300 K at 10 K/ps (NPT), 30 ps NPT at 300 K; final 300 K "
                         "snapshot. Potential: Mendelev 2007 EAM (the paper used Cheng, Ma & Sheng 2009, which we do not "
                         "have). Seeds = sample numbers (random start, velocities, thermostat)."),
-        "protocol": json.loads(json.dumps(MeltQuench.cuzr(10.0).__dict__)),
+        "protocol": json.loads(json.dumps(MeltQuench.for_system("cuzr", 10.0).__dict__)),
         "license": "CC0 (generated here); the potential file is GPL-2.0 (LAMMPS distribution)",
         "split_rule": f"sample in [{val}] -> validation, others -> train",
         "structures": entries,
