@@ -554,8 +554,9 @@ def test_sigma_distributions():
 
 
 def test_schedule_probe_trace_leaves_trajectory_alone(tmp_path):
-    """The freeze-window calibration (amorph_core.calibration.freeze_window) on the CPU: the traced run's quench branches draw no noise, so its glass
-    equals the untraced run of the same schedule ('12:p1' has the same noise levels as '12')."""
+    """The freeze-window calibration (amorph_core.calibration.freeze_window) on the CPU: the traced run's quench
+    branches draw no noise, so its glass equals the untraced run of the same schedule ('12:p1' has the same noise
+    levels as '12')."""
     import json
     from pathlib import Path
 

@@ -104,8 +104,9 @@ def main(argv=None):
             (out / "trace.json").write_text(json.dumps({"schedule": sched.name, "model": model, "rows": rows}))
         report = out / f"{sched.name}.txt"
         with open(report, "w") as fh:  # judged on the CPU while the next schedule samples
-            judges.append((subprocess.Popen([sys.executable, str(ROOT / "benchmarks/eval_generated.py"), f"{d}/*.extxyz", rate,
-                                             str(out / f"{sched.name}.json"), "--no-rings"], stdout=fh,
+            judge = [sys.executable, str(ROOT / "benchmarks/eval_generated.py"), f"{d}/*.extxyz", rate,
+                     str(out / f"{sched.name}.json"), "--no-rings"]
+            judges.append((subprocess.Popen(judge, stdout=fh,
                                             stderr=subprocess.DEVNULL), report))
     for j, report in judges:
         j.wait()

@@ -40,8 +40,8 @@ def main():
                         "(OpenMM 8.6.1 CUDA, mixed precision, Langevin 1/ps + Monte Carlo barostat at 0 bar every 25 "
                         "steps, 1 fs): random start (1.7 Å minimum separation, 7.2 g/cm3), minimisation, 10 ps NVT + "
                         "40 ps NPT at 2000 K, cooling 2000 -> 300 K at 10 K/ps (NPT), 30 ps NPT at 300 K; final 300 K "
-                        "snapshot. Potential: Mendelev 2007 EAM (the paper used Cheng, Ma & Sheng 2009, which we do not "
-                        "have). Seeds = sample numbers (random start, velocities, thermostat)."),
+                        "snapshot. Potential: Mendelev 2007 EAM (the paper used Cheng, Ma & Sheng 2009, which we do "
+                        "not have). Seeds = sample numbers (random start, velocities, thermostat)."),
         "protocol": json.loads(json.dumps(MeltQuench.for_system("cuzr", 10.0).__dict__)),
         "license": "CC0 (generated here); the potential file is GPL-2.0 (LAMMPS distribution)",
         "split_rule": f"sample in [{val}] -> validation, others -> train",

@@ -11,7 +11,7 @@ and build_potential turns that into one of:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -199,9 +199,11 @@ def get_potential(name_or_system: str):
 
     key = str(name_or_system).lower().replace("-", "").replace("_", "").replace("/", "")
     try:
-        return build_potential(get_system(name_or_system))
-    except AmorphError:
-        pass
+        sys_ = get_system(name_or_system)
+    except AmorphError:  # not a system: a potential's name or kind
+        sys_ = None
+    if sys_ is not None:
+        return build_potential(sys_)
     for s in SYSTEMS.values():
         names = (str(s.potential.get("name", "")), str(s.potential.get("kind", "")))
         if any(n and n.lower().replace("-", "").replace("_", "").replace("/", "").startswith(key) for n in names):
