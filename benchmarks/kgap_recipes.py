@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from amorph_core.md import protocols
-from amorph_core.md.potentials import BJPPotential
+from amorph_core.md.potentials import get_potential
 from amorph_core.structures import reference_glasses
 
 OUT = Path(__file__).parent / "results" / "md" / "kgap_recipes.json"
@@ -56,7 +56,7 @@ def amorphouspy_moduli(C):
 
 def part_a(atoms, res):
     born = {k: (A / KCAL_PER_EV, rho, sig, C / KCAL_PER_EV, D) for k, (A, rho, sig, C, D) in REAL_TABLE.items()}
-    pot = dataclasses.replace(BJPPotential(), born=born)
+    pot = dataclasses.replace(get_potential("sio2"), born=born)
     orig = protocols.potential_for
     protocols.potential_for = lambda a: pot
     try:

@@ -40,7 +40,7 @@ def task_cuzr(args):
         def prog(f, rec):
             last.update(rec)
 
-        g = melt_quench("cuzr", 5000, rate, seed=seed, engine="openmm", protocol=MeltQuench.cuzr(rate),
+        g = melt_quench("cuzr", 5000, rate, seed=seed, engine="openmm", protocol=MeltQuench.for_system("cuzr", rate),
                         out_dir=f"/tmp/cuzr_{seed}", progress=prog, report_every=5000)
         a = g.copy()
         a.arrays.pop("momenta", None)
@@ -49,7 +49,7 @@ def task_cuzr(args):
         with gzip.open(Path(args.out) / f"cuzr_10Kps_s{seed}.extxyz.gz", "wt") as fh:
             ase.io.write(fh, a, format="extxyz")
         per_glass = time.time() - t
-        steps = MeltQuench.cuzr(rate).total_steps()
+        steps = MeltQuench.for_system("cuzr", rate).total_steps()
         thermo[seed] = {"wall_s": per_glass, "steps": steps, "us_per_step": per_glass / steps * 1e6,
                         "final": last, "density_g_cm3": g.info["density_g_cm3"], "protocol": g.info["protocol"]}
         log(args.out, f"cuzr seed {seed}: density {g.info['density_g_cm3']} T {last.get('T_K'):.0f} "

@@ -554,15 +554,16 @@ def test_sigma_distributions():
 
 
 def test_schedule_probe_trace_leaves_trajectory_alone(tmp_path):
-    """scripts/device/schedule_probe.py on the CPU: the traced run's quench branches draw no noise, so its glass
-    equals the untraced run of the same schedule ('12:p1' has the same noise levels as '12')."""
+    """The freeze-window calibration (amorph_core.calibration.freeze_window) on the CPU: the traced run's quench
+    branches draw no noise, so its glass equals the untraced run of the same schedule ('12:p1' has the same noise
+    levels as '12')."""
     import json
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     env = {**__import__("os").environ, "AMORPH_PROBE_DEVICE": "cpu", "AMORPH_PROBE_ATOMS": "192",
            "AMORPH_TRACE_EVERY": "6", "AMORPH_TRACE_QUENCH": "2"}
-    r = subprocess.run([sys.executable, str(root / "scripts/device/schedule_probe.py"), "assets/models/sio2-cond-hq4",
+    r = subprocess.run([sys.executable, "-m", "amorph_core.calibration.freeze_window", "assets/models/sio2-cond-hq4",
                         str(tmp_path),
                         "1.0", "3", "12", "12:p1"], capture_output=True, text=True, timeout=600, env=env, cwd=root)
     assert r.returncode == 0, r.stderr[-2000:]

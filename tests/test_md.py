@@ -7,7 +7,7 @@ import pytest
 from ase import Atoms
 
 from amorph_core.errors import AmorphError
-from amorph_core.md.potentials import BJPPotential, check_atoms, get_potential
+from amorph_core.md.potentials import check_atoms, get_potential
 from amorph_core.md.protocols import (MeltQuench, Cancelled, elastic_moduli, make_engine, melt_quench,
                                       moduli_from_stiffness, random_start, refine, tensile_test)
 from amorph_core.structures.references import reference_glasses
@@ -29,7 +29,7 @@ def glass():
 
 def test_bjp_engines_agree(glass):
     """OpenMM (CPU) and LAMMPS give the same energy (incl. the DSF self energy), forces and static stress."""
-    pot = BJPPotential()
+    pot = get_potential("sio2")
     om, lm = make_engine(pot, "openmm-cpu"), make_engine(pot, "lammps")
     e1, f1 = om.energy_forces(glass)
     e2, f2 = lm.energy_forces(glass)
@@ -40,7 +40,7 @@ def test_bjp_engines_agree(glass):
 
 
 def test_self_energy_is_explicit(glass):
-    pot = BJPPotential()
+    pot = get_potential("sio2")
     e_self = pot.dsf_self_energy(glass.get_chemical_symbols())
     assert e_self < -1e4  # about -1.8e4 eV for 3000 atoms: would break any energy comparison if dropped
     one = Atoms("SiO", positions=[[0, 0, 0], [9, 0, 0]], cell=[20] * 3, pbc=True)  # no pair inside 8 Å
@@ -58,7 +58,7 @@ def test_eam_engines_agree():
 
 
 def test_bad_input(glass, tmp_path):
-    pot = BJPPotential()
+    pot = get_potential("sio2")
     bad = glass.copy()
     bad.symbols[0] = "Al"
     with pytest.raises(AmorphError, match="Al"):
@@ -125,11 +125,11 @@ def test_random_start_min_distance():
 
 def test_tensile_openmm_stress_matches_lammps(glass):
     """The OpenMM finite-difference stress in a running simulation equals LAMMPS's pressure tensor (same state)."""
-    om = make_engine(BJPPotential(), "openmm-cpu")
+    om = make_engine(get_potential("sio2"), "openmm-cpu")
     sim = om.simulation(glass, seed=1, temperature_k=300.0, barostat="xy")
     th = sim.thermo(stress=True)
     a = sim.atoms()
-    s_l = make_engine(BJPPotential(), "lammps").stress(a) * EV_A3_TO_GPA
+    s_l = make_engine(get_potential("sio2"), "lammps").stress(a) * EV_A3_TO_GPA
     ke = sim.ctx.getState(getVelocities=True)
     # compare the static part: total minus kinetic
     masses = a.get_masses()
@@ -150,7 +150,7 @@ def test_tensile_small_lammps(tmp_path):
 
 def test_lammps_running_stress_is_virial_plus_kinetic(glass):
     """LAMMPS's running stress (tensile test) = static virial stress - kinetic pressure n kT / V (diagonal)."""
-    eng = make_engine(BJPPotential(), "lammps")
+    eng = make_engine(get_potential("sio2"), "lammps")
     sim = eng.simulation(glass, seed=1, temperature_k=300.0, barostat="xy")
     th = sim.thermo(stress=True)
     s_static = eng.stress(glass) * EV_A3_TO_GPA
@@ -174,7 +174,7 @@ def test_finite_temperature_moduli_approach_static_at_low_T():
     """elastic_moduli_md (NVT, time-averaged stress of +-strained cells) at 1 K must reproduce the static
     stress-derivative stiffness of the same minimised structure: checks its strain sign, units, kinetic term."""
     from amorph_core.md.protocols import _deform, elastic_moduli_md
-    eng = make_engine(BJPPotential(), "lammps")
+    eng = make_engine(get_potential("sio2"), "lammps")
     a = random_start("sio2", 648, 2.2, seed=4)
     base, info = eng.minimize(a, fmax=1e-4, max_iter=20000)
     e = 0.005
@@ -198,7 +198,7 @@ def openmm_cpu_relaxed():
     the random start collapses on some runs (2 of 9 here), which is what the guard is for, not a healthy input."""
     from amorph_core.md.protocols import fire_relax
 
-    om = make_engine(BJPPotential(), "openmm-cpu", precision="double")
+    om = make_engine(get_potential("sio2"), "openmm-cpu", precision="double")
     pre, pinfo = fire_relax(om, random_start("sio2", 648, 2.2, seed=3), fmax=0.05)
     ok, info = om.minimize(pre, fmax=0.02, max_iter=2000)
     info["pre_energy_ev"] = pinfo["energy_ev"]

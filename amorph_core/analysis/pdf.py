@@ -22,12 +22,17 @@ R_FACTOR_DEFINITION = "R = sqrt( sum_r (g(r) - g_ref(r))^2 / sum_r g_ref(r)^2 ),
 
 
 def species_order(symbols) -> list:
-    """Elements in a stable order: Si before O (network former first), otherwise by atomic number."""
+    """Elements in a stable order: the order of the glass system holding them (GlassSystem.elements: the network
+    former first, e.g. Si before O), otherwise by atomic number."""
     from ase.data import atomic_numbers
 
+    from amorph_core.systems import SYSTEMS
+
     present = set(symbols)
-    pref = {"Si": 0, "O": 1}
-    return sorted(present, key=lambda s: (pref.get(s, 2), atomic_numbers.get(s, 999)))
+    for s in SYSTEMS.values():
+        if present and present <= set(s.elements):
+            return [el for el in s.elements if el in present]
+    return sorted(present, key=lambda s: atomic_numbers.get(s, 999))
 
 
 def pair_keys(elements) -> list:

@@ -1,5 +1,6 @@
 """Non-bridging oxygens (NBO) at the surface of cylindrical pores along z (paper 3.4, A.5).
 
+The network's former and anion (Si and O in a-SiO2) are the glass system's (`GlassSystem.network_pair`).
 Radial profile: number density (atoms/Å^3) of Si+O atoms against the distance r (Å) from the nearest pore
 axis (periodic in x, y), in shells of width dr. Plateau density rho_p = median of the profile from the
 first r where it exceeds half its maximum out to r_max (half the distance between pore axes, or half the
@@ -53,17 +54,24 @@ def _axis_distance(pos, cell, centers):
 
 
 def nbo_at_pores(atoms, centers=None, dr_a: float = 0.5, plateau_fraction: float = 0.9,
-                 cutoff_a: float = BOND_CUTOFF_A, shell_a: float = 3.0) -> dict:
-    """NBO per nm^2 of pore surface of a structure with cylindrical pores along z (see module docstring)."""
+                 cutoff_a: float = BOND_CUTOFF_A, shell_a: float = 3.0, system=None) -> dict:
+    """NBO per nm^2 of pore surface of a structure with cylindrical pores along z (see module docstring).
+    system: GlassSystem, name or None (guessed from the elements); it must have a network (bond_cutoffs_a)."""
+    from amorph_core.systems import get_system, guess_system
+
     pos, cell = check_periodic(atoms)
     if np.abs(cell - np.diag(np.diag(cell))).max() > 1e-8:
         raise AmorphError("pore analysis needs an orthorhombic cell with pores along z")
     c = pore_axes(atoms, centers)
     lx, ly, lz = np.diag(cell)
     symbols = np.array(atoms.get_chemical_symbols())
-    is_si, is_o = symbols == "Si", symbols == "O"
+    sys_ = guess_system(symbols) if system is None else (get_system(system) if isinstance(system, str) else system)
+    if sys_.network_pair is None:
+        raise AmorphError(f"NBO analysis needs a network glass; {sys_.label} has no former-anion bonds")
+    former, anion = sys_.network_pair
+    is_si, is_o = symbols == former, symbols == anion
     if not is_si.any() or not is_o.any():
-        raise AmorphError("NBO analysis needs Si and O atoms")
+        raise AmorphError(f"NBO analysis needs {former} and {anion} atoms")
     # half the distance to the nearest other axis (periodic images included) or half the box
     r_max = 0.5 * min(lx, ly)
     for a in range(len(c)):

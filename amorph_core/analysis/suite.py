@@ -18,13 +18,15 @@ from amorph_core.analysis import entropy as _ent
 from amorph_core.analysis import pdf as _pdf
 from amorph_core.analysis.neighbors import check_periodic
 from amorph_core.errors import AmorphError
+from amorph_core.systems import SYSTEMS
 
 
 @dataclass(frozen=True)
 class AnalysisConfig:
     """Parameters of the analysis suite (defaults = the paper's, A.5/A.6); recorded in every result.
 
-    bond_cutoff_a None = the system's Si-O cutoff (2.0 Å). voronoi_radii_a: ((element, radius Å), ...).
+    bond_cutoff_a None = the system's Si-O cutoff (2.0 Å). voronoi_radii_a: ((element, radius Å), ...) over the
+    system's own (`GlassSystem.voronoi_radii_a`; the default lists every registered system's at import).
     """
 
     pdf_r_max_a: float = _pdf.R_MAX_A
@@ -35,7 +37,7 @@ class AnalysisConfig:
     quests_cutoff_a: float = _ent.CUTOFF_A
     quests_bandwidth: float = _ent.BANDWIDTH
     overlap_eps: float = _ent.OVERLAP_EPS
-    voronoi_radii_a: tuple = (("Cu", 1.35), ("Zr", 1.55))
+    voronoi_radii_a: tuple = tuple((el, r) for s in SYSTEMS.values() for el, r in s.voronoi_radii_a.items())
     voronoi_face_threshold: float = 0.01
     pore_dr_a: float = 0.5
     pore_plateau_fraction: float = 0.9
@@ -135,7 +137,8 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
     system: 'sio2' / 'cuzr' / GlassSystem or None (guessed from the elements). reference: None, a
     (system, rate K/ps) tuple or 'sio2:1': adds PDF R-factors against the mean PDF of the reference glasses
     at the nearest reference rate, QUESTS overlaps both ways, and the delta entropy of the structure's
-    environments against the reference environments. voronoi defaults to on for metallic systems (CuZr);
+    environments against the reference environments. voronoi defaults to on for metallic systems
+    (GlassSystem.analysis, e.g. CuZr);
     pores defaults to on when atoms.info has 'pore_centers' (or pore_centers is given).
     config: AnalysisConfig (bins, cutoffs, QUESTS parameters; defaults = the paper's), echoed in `config`.
     Returns the full results plus a flat `summary` of scalars; `timings_s` gives seconds per analysis.
@@ -161,12 +164,13 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
     say("pair distribution functions")
     res["pdf"] = _timed(timings, "pdf", _pdf.partial_pdfs, atoms, cfg.pdf_r_max_a, cfg.pdf_bins)
 
-    network = dict(sys_.bond_cutoffs_a)
+    network = sys_.analysis == "network" and sys_.network_pair is not None
     if network:
-        (former, anion), cut = next(iter(network.items()))
-        cut = cfg.bond_cutoff_a if cfg.bond_cutoff_a is not None else cut
+        former, anion = sys_.network_pair
+        cut = network_cutoff(sys_, cfg)
+        n_f, n_a = (sys_.ideal_coordination.get(former, 4), sys_.ideal_coordination.get(anion, 2))
         say("coordination, Qn and bond angles")
-        net = _timed(timings, "network", _bonds.network_analysis, atoms, former, anion, cut)
+        net = _timed(timings, "network", _bonds.network_analysis, atoms, former, anion, cut, n_f, n_a)
         res["network"] = net
         short = _timed(timings, "shortest_distance", _bonds.shortest_distance, atoms, former, anion)
         res[f"shortest_{former}{anion}_a"] = short
@@ -174,8 +178,8 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
         summary.update({
             f"coord_{former}_mean": net[f"coord_{former}"]["mean"],
             f"coord_{anion}_mean": net[f"coord_{anion}"]["mean"],
-            f"{former}_not_4fold_pct": _pct(net[f"{former}_not_4fold_fraction"]),
-            f"{anion}_not_2fold_pct": _pct(net[f"{anion}_not_2fold_fraction"]),
+            f"{former}_not_{n_f}fold_pct": _pct(net[f"{former}_not_{n_f}fold_fraction"]),
+            f"{anion}_not_{n_a}fold_pct": _pct(net[f"{anion}_not_{n_a}fold_fraction"]),
             f"angle_{fa}_mean_deg": net[f"angle_{fa}_deg"]["mean"],
             f"angle_{fa}_sd_deg": net[f"angle_{fa}_deg"]["sd"],
             f"angle_{af}_mean_deg": net[f"angle_{af}_deg"]["mean"],
@@ -205,12 +209,12 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
         res["entropy"] = {"entropy_nats": h, "definition": _definition(cfg), "ln_n_atoms": math.log(len(atoms))}
         summary["entropy_nats"] = h
     if voronoi is None:
-        voronoi = not network
+        voronoi = sys_.analysis == "metallic"
     if voronoi:
         from amorph_core.analysis.voronoi import voronoi_analysis
 
         say("Voronoi tessellation")
-        vo = _timed(timings, "voronoi", voronoi_analysis, atoms, dict(cfg.voronoi_radii_a),
+        vo = _timed(timings, "voronoi", voronoi_analysis, atoms, {**sys_.voronoi_radii_a, **dict(cfg.voronoi_radii_a)},
                     cfg.voronoi_face_threshold, per_atom=per_atom)
         res["voronoi"] = vo
         for el, v in vo["volume_mean_a3"].items():
@@ -227,7 +231,7 @@ def analyze_structure(atoms, system=None, reference=None, *, rings: bool = True,
 
         say("pore surface NBO")
         po = _timed(timings, "pores", nbo_at_pores, atoms, pore_centers, cfg.pore_dr_a, cfg.pore_plateau_fraction,
-                    network_cutoff(sys_, cfg))
+                    network_cutoff(sys_, cfg), system=sys_)
         res["pores"] = po
         summary.update({"pore_r_eff_a": po["r_eff_a"], "nbo_count": po["n_nbo"], "nbo_per_nm2": po["nbo_per_nm2"]})
     if ref is not None:
@@ -447,12 +451,14 @@ def compare_sets(generated: list, reference: list, system=None, *, rings: bool =
             "overlap_gen_gen_mean": _ent.offdiagonal_mean(gg), "overlap_sim_sim_mean": _ent.offdiagonal_mean(ss),
             "overlap_gen_sim_mean": float(np.mean(gs)),
         })
-    out["summary"] = _compare_summary(out, entropy)
+    out["summary"] = _compare_summary(out, entropy, sys_)
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out
 
 
-def _compare_summary(out, entropy) -> dict:
+def _compare_summary(out, entropy, sys_) -> dict:
+    """Means of the generated and reference sets side by side: density, the network's defects, shortest bond and
+    angles (network glasses, named after the system's former and anion), PDF R-factors, entropy and overlaps."""
     ag, ar = out["aggregate_generated"], out["aggregate_reference"]
     s = {"n_generated": out["n_generated"], "n_reference": out["n_reference"]}
 
@@ -461,13 +467,15 @@ def _compare_summary(out, entropy) -> dict:
         s[f"ref_{name}"] = ar.get(key, {}).get(stat)
 
     put("density_g_cm3", "density_g_cm3")
-    put("Si_not_4fold_pct", "Si_not_4fold_pct")
-    put("O_not_2fold_pct", "O_not_2fold_pct")
-    put("shortest_SiO_min_a", "shortest_SiO_a", "min")
-    put("shortest_SiO_mean_a", "shortest_SiO_a")
-    put("coord_Si_mean", "coord_Si_mean")
-    put("angle_OSiO_mean_deg", "angle_OSiO_mean_deg")
-    put("angle_SiOSi_mean_deg", "angle_SiOSi_mean_deg")
+    if sys_.analysis == "network" and sys_.network_pair:
+        f, a = sys_.network_pair
+        n_f, n_a = sys_.ideal_coordination.get(f, 4), sys_.ideal_coordination.get(a, 2)
+        for key in (f"{f}_not_{n_f}fold_pct", f"{a}_not_{n_a}fold_pct"):
+            put(key, key)
+        put(f"shortest_{f}{a}_min_a", f"shortest_{f}{a}_a", "min")
+        put(f"shortest_{f}{a}_mean_a", f"shortest_{f}{a}_a")
+        for key in (f"coord_{f}_mean", f"angle_{a}{f}{a}_mean_deg", f"angle_{f}{a}{f}_mean_deg"):
+            put(key, key)
     for p, vals in out["pdf_r_factor_generated_vs_mean_reference"].items():
         s[f"gen_pdf_rfactor_{p}_mean"] = float(np.mean(vals)) if vals else None
     for p, vals in out["pdf_r_factor_reference_vs_mean_of_others"].items():

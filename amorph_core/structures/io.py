@@ -1,4 +1,6 @@
-"""Structure I/O. Everything goes through ase.io; LAMMPS data files (type 1 = O, type 2 = Si) are accepted."""
+"""Structure I/O. Everything goes through ase.io; LAMMPS data files are accepted (atom types -> elements by the
+type map of the glass system: `GlassSystem.lammps_type_map`; files without element names are read with
+systems.DEFAULT_LAMMPS_SYSTEM's, the DM2 silica files' type 1 = O, type 2 = Si)."""
 from __future__ import annotations
 
 import io
@@ -10,9 +12,8 @@ from ase import Atoms
 
 from amorph_core.errors import AmorphError
 from amorph_core.fileio import atomic_write
+from amorph_core.systems import DEFAULT_LAMMPS_SYSTEM, SYSTEMS, get_system, known_elements
 
-#: default LAMMPS type -> element map (the DM2 silica files)
-LAMMPS_TYPES_SIO2 = {1: "O", 2: "Si"}
 #: output formats offered for download: key -> (ase format, file suffix)
 EXPORT_FORMATS = {
     "extxyz": ("extxyz", ".extxyz"),
@@ -20,6 +21,16 @@ EXPORT_FORMATS = {
     "cif": ("cif", ".cif"),
     "poscar": ("vasp", ".vasp"),
 }
+
+
+def lammps_species_order(symbols) -> list:
+    """Elements in LAMMPS type order: by the type map of the system holding them all, else alphabetically."""
+    present = set(symbols)
+    for s in SYSTEMS.values():
+        if present and present <= set(s.lammps_type_map.values()):
+            order = [el for _, el in sorted(s.lammps_type_map.items())]
+            return [el for el in order if el in present]
+    return sorted(present)
 
 
 def _looks_like_lammps_data(path: Path) -> bool:
@@ -47,8 +58,8 @@ def _read_lammps_data(path: Path, type_map: dict | None) -> Atoms:
     else:
         raise AmorphError(f"{path.name}: looks like a LAMMPS data file but could not be read ({last})")
     types = atoms.arrays.get("type")
-    if types is not None and (type_map or set(atoms.get_chemical_symbols()) - {"Si", "O", "Cu", "Zr"}):
-        tm = type_map or LAMMPS_TYPES_SIO2
+    if types is not None and (type_map or set(atoms.get_chemical_symbols()) - known_elements()):
+        tm = type_map or get_system(DEFAULT_LAMMPS_SYSTEM).lammps_type_map
         try:
             atoms.set_chemical_symbols([tm[int(t)] for t in types])
         except KeyError as exc:
@@ -133,8 +144,7 @@ def structure_to_bytes(atoms: Atoms, fmt: str = "extxyz") -> bytes:
     buf = io.BytesIO() if binary else io.StringIO()
     kwargs = {}
     if ase_fmt == "lammps-data":
-        kwargs = {"atom_style": "atomic", "specorder": sorted(set(atoms.get_chemical_symbols()),
-                                                               key=lambda s: {"O": 1, "Si": 2}.get(s, 3))}
+        kwargs = {"atom_style": "atomic", "specorder": lammps_species_order(atoms.get_chemical_symbols())}
     if ase_fmt == "vasp":
         kwargs = {"direct": True, "sort": True}
     write(buf, atoms, format=ase_fmt, **kwargs)

@@ -1,6 +1,7 @@
-"""Device run: where in the schedule do a glass's defects freeze, and do bent or longer schedules give fewer?
+"""Freeze-window calibration (device run): where in the schedule do a glass's defects freeze, and do bent or
+longer schedules give fewer?
 
-python3 scripts/device/schedule_probe.py MODEL OUT_DIR RATE SEEDS SCHEDULE [SCHEDULE ...]
+python -m amorph_core.calibration.freeze_window MODEL OUT_DIR RATE SEEDS SCHEDULE [SCHEDULE ...]
   e.g. ... assets/models/sio2-cond-hq2 $OUT/probe 1.0 0-5 paper paper:p2 6000
 
 Every schedule's glasses (one batch, the same starts as `amorph generate` for these seeds) are written to
@@ -25,6 +26,8 @@ from amorph_core.analysis.bonds import network_analysis
 from amorph_core.diffusion import run_sampler
 from amorph_core.generate import GenerationRequest, Generator, _to_atoms, build_starts, parse_seeds, resolve_schedule
 from amorph_core.structures.io import write_structure
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def defects(gen_starts, positions, ptr):
@@ -63,9 +66,12 @@ def run(gen, starts, schedule, trace_every=0, quench=100):
     return state, rows
 
 
-def main():
-    model, out, rate, seeds = sys.argv[1:5]
-    names = sys.argv[5:]
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) < 5:
+        raise SystemExit(__doc__)
+    model, out, rate, seeds = argv[:4]
+    names = argv[4:]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     system = json.loads((Path(model) / "config.json").read_text())["config"]["system"]
@@ -98,8 +104,9 @@ def main():
             (out / "trace.json").write_text(json.dumps({"schedule": sched.name, "model": model, "rows": rows}))
         report = out / f"{sched.name}.txt"
         with open(report, "w") as fh:  # judged on the CPU while the next schedule samples
-            judges.append((subprocess.Popen([sys.executable, "benchmarks/eval_generated.py", f"{d}/*.extxyz", rate,
-                                             str(out / f"{sched.name}.json"), "--no-rings"], stdout=fh,
+            judge = [sys.executable, str(ROOT / "benchmarks/eval_generated.py"), f"{d}/*.extxyz", rate,
+                     str(out / f"{sched.name}.json"), "--no-rings"]
+            judges.append((subprocess.Popen(judge, stdout=fh,
                                             stderr=subprocess.DEVNULL), report))
     for j, report in judges:
         j.wait()

@@ -1,6 +1,6 @@
 """Convert the DM2 a-SiO2 LAMMPS data files into assets/reference/sio2 (extxyz.gz + manifest.json).
 
-Usage: python scripts/build_sio2_reference_assets.py ../shared/data/dm2-sio2
+Usage: python -m amorph_core.calibration.reference_sio2 ../shared/data/dm2-sio2
 """
 import gzip
 import hashlib
