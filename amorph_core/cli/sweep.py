@@ -47,7 +47,7 @@ def _print_plan(requests, units, world: int) -> None:
 
 def run(args):
     from amorph_core.errors import AmorphError
-    from amorph_core.sweep import default_procs, load_spec, parse_procs, plan_units, rank_from_env, run_requests
+    from amorph_core.sweep import assign, default_procs, load_spec, parse_procs, plan_units, rank_from_env, run_requests
 
     if args.checkpoint_every < 0:
         raise AmorphError(f"--checkpoint-every must be >= 0 steps, got {args.checkpoint_every}")
@@ -56,10 +56,14 @@ def run(args):
     requests = load_spec(args.spec)
     procs = parse_procs(args.procs)
     if args.plan:
-        world = rank_from_env().world
-        if world == 1:
-            world = procs if procs is not None else default_procs(requests)
-        _print_plan(requests, plan_units(requests, args.out), world)
+        rank = rank_from_env()
+        units = plan_units(requests, args.out)
+        if rank.world > 1:  # under a launcher: this process's share
+            share = assign(units, rank.world)[rank.rank]
+            print(f"rank {rank.rank} of {rank.world} (local {rank.local}): {len(share)} batch(es), "
+                  f"{sum(len(units[i].seeds) for i in share)} structure(s), batches {','.join(map(str, share))}")
+        else:
+            _print_plan(requests, units, procs if procs is not None else default_procs(requests))
         return 0
     t0 = time.perf_counter()
 
