@@ -1,5 +1,6 @@
-"""Scaling out: sweep specs, the global batch plan, ranks from a launcher, and the same files from 1 or 3
-processes (the shipped model on the CPU, tiny systems, 2-step schedules)."""
+"""Scaling out: sweep specs, the global batch plan, ranks from a launcher, the same files from 1 or 3
+processes (the shipped model on the CPU, tiny systems, 2-step schedules), and DDP training resumed on another
+number of processes."""
 import json
 import os
 import shutil
@@ -175,3 +176,34 @@ def test_slurm_script_gives_each_task_its_share(tmp_path):
     shares = [line.rsplit("batches ", 1)[1].split(",") for line in lines]
     assert sorted(int(b) for s in shares for b in s) == list(range(10))
     assert "(local 1)" in lines[1]
+
+
+@pytest.mark.isolated
+def test_training_resumes_on_another_number_of_processes(tmp_path):
+    """DDP training (gloo on the CPU) on 2 processes, then resumed on 3: the steps continue from the saved one,
+    the weights move on, the loss stays finite."""
+    import torch
+
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    if torchrun is None:
+        pytest.skip("torchrun not found next to the Python executable")
+    out_dir = tmp_path / "m"
+
+    def train(procs, steps):
+        out = subprocess.run([torchrun, "--standalone", "--nproc_per_node", str(procs), "-m", "amorph_core", "train",
+                              "--tiny", "--steps", str(steps), "--batch-size", "1", "--max-structures", "2",
+                              "--device", "cpu", "--out", str(out_dir)], capture_output=True, text=True, timeout=240,
+                             env=one_thread_env())
+        assert out.returncode == 0, out.stderr[-3000:]
+        return out.stdout + out.stderr, json.loads((out_dir / "config.json").read_text())["meta"]
+
+    _, meta = train(2, 4)
+    assert meta["world_size"] == 2 and meta["step"] == 4
+    before = torch.load(out_dir / "train_state.pt", weights_only=True)["model"]
+    log, meta = train(3, 6)
+    assert "resumed at step 4" in log and meta["world_size"] == 3 and meta["step"] == 6 and meta["final"]
+    after = torch.load(out_dir / "train_state.pt", weights_only=True)
+    assert int(after["step"]) == 6 and any(not torch.equal(before[k], after["model"][k]) for k in before)
+    rows = [json.loads(line) for line in (out_dir / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [4, 6] and all(np.isfinite(r["loss_A2"]) for r in rows)
+    assert np.isfinite(meta["val_loss_A2"])
