@@ -39,6 +39,7 @@ class Rank:
     rank: int = 0
     world: int = 1
     local: int = 0
+    launched: bool = False  # started by a launcher (RANK and WORLD_SIZE set), even as its only process
 
 
 def rank_from_env(env=None) -> Rank:
@@ -55,7 +56,7 @@ def rank_from_env(env=None) -> Rank:
     if not (world >= 1 and 0 <= rank < world and local >= 0):
         raise AmorphError(f"need 0 <= RANK < WORLD_SIZE and LOCAL_RANK >= 0, got RANK={rank}, WORLD_SIZE={world}, "
                           f"LOCAL_RANK={local}")
-    return Rank(rank, world, local)
+    return Rank(rank, world, local, True)
 
 
 # ------------------------------------------------------------------------------------------------ sweep specs
@@ -84,7 +85,8 @@ def _request(entry: dict, where: str) -> GenerationRequest:
 def expand_spec(spec: dict) -> list:
     """The GenerationRequests of a sweep spec: {"base": {fields}, "grid": {field: [values, ...]},
     "requests": [{fields}, ...]}. Every combination of the grid's values (in the file's order, the last field
-    varying fastest) and then every entry of "requests" is one request, each on top of "base". Fields are those
+    varying fastest) and then every entry of "requests" is one request, each on top of "base" (base alone: one
+    request). Fields are those
     of GenerationRequest (cooling_rate_k_ps, n_atoms, box, density_g_cm3, seeds as "0-9" or a list, schedule,
     model, ...)."""
     if not isinstance(spec, dict):
@@ -110,8 +112,10 @@ def expand_spec(spec: dict) -> list:
         if not isinstance(entry, dict):
             raise AmorphError(f"requests[{k}] must be a table of request fields, got {entry!r}")
         reqs.append(_request({**base, **entry}, f"requests[{k}]"))
+    if not reqs and base:  # base alone: one request
+        reqs.append(_request(base, "base"))
     if not reqs:
-        raise AmorphError("the sweep spec asks for nothing: give a grid and/or requests")
+        raise AmorphError("the sweep spec asks for nothing: give base, grid and/or requests")
     return reqs
 
 
@@ -323,7 +327,11 @@ def _rank_main(requests, out_dir, options: dict):
         _use_local_gpu(rank)
         cancel = _cancel_on_signals()
         paths = run_share(requests, out_dir, rank, progress=_print_progress(rank), cancel=cancel, **options)
-        return ("ok", [str(p) for p in paths], cancel.is_set())
+        if cancel.is_set():  # the launcher is stopping (Ctrl-C): it reads no result now, so leave at once
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        return ("ok", [str(p) for p in paths], False)
     except AmorphError as exc:
         return ("error", f"rank {rank.rank}: {exc}")
 
@@ -340,7 +348,12 @@ def launch_local(requests, out_dir, procs: int, **options) -> tuple:
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=int(procs), run_id=f"amorph-{uuid.uuid4().hex}",
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0,
                           monitor_interval=0.5, start_method="spawn")
-    results = elastic_launch(config, _rank_main)(list(requests), str(out_dir), options)
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+
+    try:
+        results = elastic_launch(config, _rank_main)(list(requests), str(out_dir), options)
+    except SignalException:  # Ctrl-C / SIGTERM: the launcher passed it on and each process saved its trajectory
+        return [], True
     paths, cancelled = [], False
     for r in sorted(results):
         res = results[r]
@@ -361,9 +374,10 @@ def run_requests(requests, out_dir, procs: int | None = None, progress=None, can
     Returns (paths written by this process and those it launched, cancelled)."""
     requests = list(requests)
     rank = rank_from_env()
-    if rank.world > 1 and procs not in (None, 1):
-        raise AmorphError(f"already one of {rank.world} launched processes (WORLD_SIZE): leave out --procs")
-    procs = 1 if rank.world > 1 else (default_procs(requests) if procs is None else int(procs))
+    if rank.launched and procs not in (None, 1):
+        raise AmorphError(f"already one of {rank.world} launched process(es) (RANK, WORLD_SIZE set): leave out "
+                          "--procs")
+    procs = 1 if rank.launched else (default_procs(requests) if procs is None else int(procs))
     if procs < 1:
         raise AmorphError(f"--procs must be >= 1, got {procs}")
     if procs > 1:

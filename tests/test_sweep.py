@@ -49,8 +49,9 @@ def test_expand_spec_grid_and_requests(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps({"base": {"seeds": [3, 5], "system": "sio2", "n_atoms": 96},
                                                  "grid": {"cooling_rate_k_ps": [1, 10]}}))
     assert load_spec(tmp_path / "s.toml") == load_spec(tmp_path / "s.json")
+    assert expand_spec({"base": {"n_atoms": 96, "seeds": 4}}) == [GenerationRequest(n_atoms=96, seeds=(4,))]
     for bad, msg in (({"grid": {"cooling_rate": [1]}}, "unknown field"), ({"grid": {"n_atoms": []}}, "non-empty"),
-                     ({"base": {"n_atoms": 96}}, "asks for nothing"), ({"sweep": {}}, "unknown section"),
+                     ({"base": {}}, "asks for nothing"), ({"sweep": {}}, "unknown section"),
                      ({"requests": [{"box": [1, 2]}]}, "list of 3")):
         with pytest.raises(AmorphError, match=msg):
             expand_spec(bad)
@@ -61,7 +62,7 @@ def test_expand_spec_grid_and_requests(tmp_path):
 
 def test_rank_from_env():
     assert rank_from_env({}) == Rank(0, 1, 0)
-    assert rank_from_env({"RANK": "5", "WORLD_SIZE": "8", "LOCAL_RANK": "1"}) == Rank(5, 8, 1)
+    assert rank_from_env({"RANK": "5", "WORLD_SIZE": "8", "LOCAL_RANK": "1"}) == Rank(5, 8, 1, True)
     for bad in ({"RANK": "8", "WORLD_SIZE": "8"}, {"RANK": "x", "WORLD_SIZE": "2"}):
         with pytest.raises(AmorphError):
             rank_from_env(bad)

@@ -58,7 +58,7 @@ def run(args):
     if args.plan:
         rank = rank_from_env()
         units = plan_units(requests, args.out)
-        if rank.world > 1:  # under a launcher: this process's share
+        if rank.launched:  # under a launcher: this process's share
             share = assign(units, rank.world)[rank.rank]
             print(f"rank {rank.rank} of {rank.world} (local {rank.local}): {len(share)} batch(es), "
                   f"{sum(len(units[i].seeds) for i in share)} structure(s), batches {','.join(map(str, share))}")
