@@ -8,8 +8,10 @@ dicts such as ``{"kind": "progress", "index", "seed", "step", "n_steps", "entrop
 result paths and/or a JSON-able dict (``summary``).
 
 Each lane has one worker thread, so jobs of a lane run one at a time and the others wait in a visible queue;
-the "gpu" lane has one worker per GPU of the host (each job on its worker's GPU, recorded as "gpu"), one on a
-CPU-only host. Every job has a folder ``<jobs_dir>/<job_id>/`` with ``status.json``,
+the "gpu" lane has one worker per GPU of the host, one on a CPU-only host. With several GPUs each gpu-lane job
+runs in a child process that sees only its worker's GPU (recorded in the job as "gpu"), so that jobs on
+different GPUs share no CUDA state (a CUDA graph being captured for one would fail the other's calls).
+Every job has a folder ``<jobs_dir>/<job_id>/`` with ``status.json``,
 rewritten atomically (temp file + rename) at every state change and at most once a second during
 progress, so a crash or restart never leaves a half-written status. On start-up a manager reloads the
 folders it finds; jobs that were queued or running when the previous process died become "interrupted",
@@ -447,13 +449,9 @@ class JobManager:
 
     # ----------------------------------------------------------------- worker
     def _worker(self, lane: str, gpu: int | None = None) -> None:
-        """Run the lane's jobs one after another; gpu: this worker's GPU (the thread's current CUDA device, and
-        the one GPU an isolated job's process sees), None with one worker."""
+        """Run the lane's jobs one after another; gpu: this worker's index among the gpu lanes (None with one)."""
         _single_thread_blas()
-        if gpu is not None and gpu_count():
-            import torch
-
-            torch.cuda.set_device(gpu)  # per thread: 'cuda' in this worker's jobs means this GPU
+        own_gpu = gpu is not None and gpu_count() > 0  # several GPUs: every job in a process seeing only its GPU
         q = self._queues[lane]
         while True:
             job_id = q.get()
@@ -469,7 +467,7 @@ class JobManager:
                     job["gpu"] = gpu
                 cancel = self._cancel[job_id]
                 kind = self.kinds[job["kind"]]
-                runner = self._run_isolated(kind, job_id, gpu) if kind.isolate else kind.runner
+                runner = self._run_isolated(kind, job_id, gpu) if kind.isolate or own_gpu else kind.runner
                 params = json.loads(json.dumps(job["params"]))
             self._save(job_id)
             out_dir = self._job_dir(job_id)
@@ -515,7 +513,7 @@ class JobManager:
             target = importlib.import_module(__name__)._child_main
             proc = ctx.Process(target=target, daemon=True, name=f"amorph-job-{job_id}",
                                args=(kind.runner.__module__, kind.runner.__name__, params, str(out_dir), q,
-                                     child_cancel, gpu if gpu_count() else None))
+                                     child_cancel, gpu))
             proc.start()
             outcome = None
             while True:
