@@ -22,6 +22,8 @@ import os
 import signal
 import sys
 import threading
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -201,6 +203,20 @@ def _write_plan(requests, units, out_dir: Path) -> None:
     atomic_write(out_dir / PLAN_FILE, json.dumps(plan, indent=1, default=str))
 
 
+@contextmanager
+def _warn_once(seen: set, show: bool = True):
+    """Pass on the warnings raised inside whose message is not in seen, and add them to it (show=False: only
+    add them). A request's warnings (e.g. a cooling rate outside the reference range) would come once per batch."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        if str(w.message) not in seen:
+            seen.add(str(w.message))
+            if show:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def run_share(requests, out_dir, rank: Rank = Rank(), progress=None, cancel=None, entropy_every: int = 0,
               checkpoint_every: int = 0, resume: bool = True, record: bool = False) -> list:
     """Generate this rank's share of the requests' batches into out_dir (see the module doc); returns the paths
@@ -210,7 +226,9 @@ def run_share(requests, out_dir, rank: Rank = Rank(), progress=None, cancel=None
     from amorph_core.generate import Generator, generate_structures, resolve_device
 
     out_dir = Path(out_dir)
-    units = plan_units(requests, out_dir)
+    seen = set()
+    with _warn_once(seen, show=rank.rank == 0):
+        units = plan_units(requests, out_dir)
     if record and rank.rank == 0:
         _write_plan(requests, units, out_dir)
     progress = progress or (lambda ev: None)
@@ -233,9 +251,10 @@ def run_share(requests, out_dir, rank: Rank = Rank(), progress=None, cancel=None
                 ev = {**ev, "index": _where.get(ev["seed"], ev.get("index")), "request": _u.request}
             progress(ev)
 
-        paths += generate_structures(replace(req, seeds=u.seeds, max_atoms_per_batch=u.n_atoms), out_dir,
-                                     progress=relay, cancel=cancel, entropy_every=entropy_every,
-                                     generator=gens[key], checkpoint_every=checkpoint_every, resume=resume)
+        with _warn_once(seen):
+            paths += generate_structures(replace(req, seeds=u.seeds, max_atoms_per_batch=u.n_atoms), out_dir,
+                                         progress=relay, cancel=cancel, entropy_every=entropy_every,
+                                         generator=gens[key], checkpoint_every=checkpoint_every, resume=resume)
     return paths
 
 
@@ -316,6 +335,9 @@ def _print_progress(rank: Rank):
 def _rank_main(requests, out_dir, options: dict):
     """One launched process: its share of the sweep. Returns ("ok", paths, cancelled) or ("error", message) so
     that the parent prints a user error as one line."""
+    from amorph_core.cli import _format_warning
+
+    warnings.formatwarning = _format_warning  # as on the command line: "warning: ..."
     rank = rank_from_env()
     options = dict(options)
     try:
@@ -336,7 +358,7 @@ def _rank_main(requests, out_dir, options: dict):
         return ("error", f"rank {rank.rank}: {exc}")
 
 
-def launch_local(requests, out_dir, procs: int, **options) -> tuple:
+def _launch_local(requests, out_dir, procs: int, **options) -> tuple:
     """Run the requests over `procs` local processes started by torch's elastic launcher (as torchrun
     --standalone --nproc-per-node procs), each its share on its own GPU; options: run_share's keywords and
     threads (torch CPU threads per process). Returns (paths, cancelled)."""
@@ -344,7 +366,6 @@ def launch_local(requests, out_dir, procs: int, **options) -> tuple:
 
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-    plan_units(requests, out_dir)  # a bad request fails here, once, before any process starts
     config = LaunchConfig(min_nodes=1, max_nodes=1, nproc_per_node=int(procs), run_id=f"amorph-{uuid.uuid4().hex}",
                           rdzv_backend="c10d", rdzv_endpoint="localhost:0", max_restarts=0,
                           monitor_interval=0.5, start_method="spawn")
@@ -381,7 +402,14 @@ def run_requests(requests, out_dir, procs: int | None = None, progress=None, can
     if procs < 1:
         raise AmorphError(f"--procs must be >= 1, got {procs}")
     if procs > 1:
-        return launch_local(requests, out_dir, procs, threads=threads, **options)
+        with warnings.catch_warnings():  # rank 0 shows the requests' warnings
+            warnings.simplefilter("ignore")
+            n = len(plan_units(requests, out_dir))  # a bad request fails here, once, before any process starts
+        if procs > n:  # a process without a batch would only load the model
+            print(f"{n} batch(es) to make: {n} process(es)", file=sys.stderr)
+            procs = n
+    if procs > 1:
+        return _launch_local(requests, out_dir, procs, threads=threads, **options)
     _use_local_gpu(rank)
     paths = run_share(requests, out_dir, rank, progress=progress, cancel=cancel, **options)
     return paths, bool(cancel is not None and cancel.is_set())

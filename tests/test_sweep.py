@@ -208,3 +208,19 @@ def test_training_resumes_on_another_number_of_processes(tmp_path):
     rows = [json.loads(line) for line in (out_dir / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [4, 6] and all(np.isfinite(r["loss_A2"]) for r in rows)
     assert np.isfinite(meta["val_loss_A2"])
+
+
+@pytest.mark.parametrize("spec, extra, msg", [
+    ({"grid": {"cooling_rate": [1, 10]}}, [], "unknown field(s) cooling_rate"),
+    (None, [], "not found"),
+    (SPEC, ["--procs", "0"], "--procs must be"),
+    ({"base": {**SPEC["base"], "n_atoms": 12, "cooling_rate_k_ps": 1}}, [], "too small"),
+])
+def test_cli_sweep_bad_input(tmp_path, spec, extra, msg):
+    path = tmp_path / "spec.json"
+    if spec is not None:
+        path.write_text(json.dumps(spec))
+    out = subprocess.run([sys.executable, "-m", "amorph_core", "sweep", str(path), "--out", str(tmp_path / "o"),
+                          *extra], capture_output=True, text=True, timeout=120, env=one_thread_env())
+    assert out.returncode == 2 and msg in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert not (tmp_path / "o").exists()
