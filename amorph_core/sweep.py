@@ -311,24 +311,28 @@ def _cancel_on_signals() -> threading.Event:
 
 
 def _print_progress(rank: Rank):
+    """A launched process's progress lines, tagged with its rank; each line one write (no interleaving)."""
     tag = f"[rank {rank.rank}/{rank.world}] " if rank.world > 1 else ""
-    shown = set()
+    last = {}
+
+    def say(text, stream):
+        stream.write(f"{tag}{text}\n")
+        stream.flush()
 
     def progress(ev):
         kind = ev["kind"]
         if kind == "done":
-            print(f"{tag}{'kept' if ev.get('existing') else 'wrote'} {ev['path']} (seed {ev['seed']})", flush=True)
+            last.clear()  # the next batch's steps are shown again
+            say(f"{'kept' if ev.get('existing') else 'wrote'} {ev['path']} (seed {ev['seed']})", sys.stdout)
         elif kind == "progress" and ev["step"] % max(1, ev["n_steps"] // 10) == 0:
-            key = (ev.get("request"), ev["step"], ev["n_steps"])  # one line per step of a batch
-            if key not in shown:
-                shown.add(key)
-                print(f"{tag}  step {ev['step']}/{ev['n_steps']} ({ev['elapsed_s']:.0f} s)", file=sys.stderr,
-                      flush=True)
+            if last.get("step") != ev["step"]:  # one line per step of a batch
+                last["step"] = ev["step"]
+                say(f"  step {ev['step']}/{ev['n_steps']} ({ev['elapsed_s']:.0f} s)", sys.stderr)
         elif kind == "resumed":
-            print(f"{tag}  seeds {','.join(map(str, ev['seeds']))}: continuing the saved trajectory at step "
-                  f"{ev['step']}/{ev['n_steps']}", file=sys.stderr, flush=True)
+            say(f"  seeds {','.join(map(str, ev['seeds']))}: continuing the saved trajectory at step "
+                f"{ev['step']}/{ev['n_steps']}", sys.stderr)
         elif kind == "cancelled":
-            print(f"{tag}cancelled at step {ev['step']}", file=sys.stderr, flush=True)
+            say(f"cancelled at step {ev['step']}", sys.stderr)
     return progress
 
 
@@ -411,5 +415,10 @@ def run_requests(requests, out_dir, procs: int | None = None, progress=None, can
     if procs > 1:
         return _launch_local(requests, out_dir, procs, threads=threads, **options)
     _use_local_gpu(rank)
+    if rank.launched and cancel is not None:  # a launcher stops its processes with SIGTERM (torchrun, SLURM)
+        try:
+            signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+        except ValueError:  # not the main thread
+            pass
     paths = run_share(requests, out_dir, rank, progress=progress, cancel=cancel, **options)
     return paths, bool(cancel is not None and cancel.is_set())
