@@ -129,8 +129,10 @@ def load_spec(path) -> list:
     text = path.read_text()
     try:
         if path.suffix.lower() == ".toml":
-            import tomllib
-
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10
+                raise AmorphError("TOML sweep specs need Python 3.11 or later; write the spec as JSON") from None
             spec = tomllib.loads(text)
         elif path.suffix.lower() == ".json":
             spec = json.loads(text)

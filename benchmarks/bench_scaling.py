@@ -13,7 +13,10 @@ resumed on one GPU for 50 more steps: its step must continue and its loss stay f
     python benchmarks/bench_scaling.py --gpus 1,2,4,8 --out benchmarks/results/scaling
     python benchmarks/bench_scaling.py --quick --device cpu --gpus 1,2      # smoke test on a CPU (minutes)
 
-Results: OUT/scaling.json, written after every measurement.
+Results: OUT/scaling.json, written after every measurement. Cost: each generation measurement makes
+per_gpu = per-batch x batches-per-gpu glasses per GPU (default 16 of 3,000 atoms with the paper's 3,000 steps,
+about two batches' time plus start-up); where one command may run only minutes, measure generation and training
+in separate runs (--skip-train, --skip-generate) or use --batches-per-gpu 1.
 """
 import argparse
 import json
