@@ -152,10 +152,10 @@ def main():
                          + ["--steps", str(args.train_steps + 50), "--out", str(out)], env)
             meta = json.loads((out / "config.json").read_text())["meta"]
             last = json.loads((out / "train_log.jsonl").read_text().splitlines()[-1])
-            tr["resume_2_to_1"] = {"resumed_at": args.train_steps, "step": meta["step"], "world_size": meta["world_size"],
-                                   "loss_A2": last["loss_A2"], "ok": bool(f"resumed at step {args.train_steps}" in log
-                                                                         and meta["step"] == args.train_steps + 50
-                                                                         and np.isfinite(last["loss_A2"]))}
+            ok = (f"resumed at step {args.train_steps}" in log and meta["step"] == args.train_steps + 50
+                  and bool(np.isfinite(last["loss_A2"])))
+            tr["resume_2_to_1"] = {"resumed_at": args.train_steps, "step": meta["step"],
+                                   "world_size": meta["world_size"], "loss_A2": last["loss_A2"], "ok": ok}
             print(f"train resumed from 2 GPUs on 1: {tr['resume_2_to_1']}", flush=True)
             bench.save()
     shutil.rmtree(work, ignore_errors=True)
