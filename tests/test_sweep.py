@@ -109,6 +109,49 @@ def reference(tmp_path_factory):
     return out, files
 
 
+class CancelAfter:
+    """A cancel event that turns set at its (polls + 1)-th look, as a Ctrl-C at a chosen moment would."""
+
+    def __init__(self, polls):
+        self.polls = polls
+
+    def is_set(self):
+        self.polls -= 1
+        return self.polls < 0
+
+
+def test_interrupted_sweep_continues_on_two_ranks(tmp_path, reference):
+    """A sweep stopped after its first step in one process (trajectory saved) is finished by ranks 0 and 1 of 2
+    (run here one after the other: ranks never talk): rank 0 continues the saved trajectory, and every file
+    equals the uninterrupted run's."""
+    import torch
+
+    from amorph_core.sweep import run_share
+
+    ref, files = reference
+    reqs = expand_spec(SPEC)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        events = []
+        # looks: run_share before the first batch, the sampler before step 0 and before step 1 (cancelled there)
+        assert run_share(reqs, tmp_path, Rank(), cancel=CancelAfter(2), checkpoint_every=1,
+                         progress=events.append) == []
+        assert events[-1] == {"kind": "cancelled", "step": 1} and len(list((tmp_path / ".partial").glob("*.pt"))) == 1
+        events = []
+        for r in (0, 1):
+            run_share(reqs, tmp_path, Rank(r, 2, r, True), checkpoint_every=1, progress=events.append)
+    finally:
+        torch.set_num_threads(threads)
+    assert [(e["seeds"], e["step"]) for e in events if e["kind"] == "resumed"] == [([0], 1)]
+    assert sorted(p.name for p in tmp_path.glob("*.extxyz")) == files and not (tmp_path / ".partial").exists()
+    for name in files:
+        a, b = read(ref / name), read(tmp_path / name)
+        assert np.array_equal(a.positions, b.positions) and np.array_equal(a.cell.array, b.cell.array)
+        assert b.info.pop("resumed_from_step", 1) == 1 and {k: v for k, v in a.info.items() if k not in TIMING} \
+            == {k: v for k, v in b.info.items() if k not in TIMING}
+
+
 @pytest.mark.isolated
 def test_sweep_over_three_processes_gives_the_same_files(tmp_path, reference):
     """amorph sweep --procs 3 (three processes from torch's elastic launcher) writes the files one process
