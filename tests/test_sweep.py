@@ -224,7 +224,7 @@ def test_slurm_script_gives_each_task_its_share(tmp_path):
 
 @pytest.mark.isolated
 def test_training_resumes_on_another_number_of_processes(tmp_path):
-    """DDP training (gloo on the CPU) on 2 processes, then resumed on 3: the steps continue from the saved one,
+    """DDP training (gloo on the CPU) on 2 processes, then resumed in 1: the steps continue from the saved one,
     the weights move on, the loss stays finite."""
     import torch
 
@@ -234,18 +234,18 @@ def test_training_resumes_on_another_number_of_processes(tmp_path):
     out_dir = tmp_path / "m"
 
     def train(procs, steps):
-        out = subprocess.run([torchrun, "--standalone", "--nproc_per_node", str(procs), "-m", "amorph_core", "train",
-                              "--tiny", "--steps", str(steps), "--batch-size", "1", "--max-structures", "2",
-                              "--device", "cpu", "--out", str(out_dir)], capture_output=True, text=True, timeout=240,
-                             env=one_thread_env())
+        launcher = [torchrun, "--standalone", "--nproc_per_node", str(procs)] if procs > 1 else [sys.executable]
+        out = subprocess.run([*launcher, "-m", "amorph_core", "train", "--tiny", "--steps", str(steps), "--batch-size",
+                              "1", "--max-structures", "2", "--device", "cpu", "--out", str(out_dir)],
+                             capture_output=True, text=True, timeout=240, env=one_thread_env())
         assert out.returncode == 0, out.stderr[-3000:]
         return out.stdout + out.stderr, json.loads((out_dir / "config.json").read_text())["meta"]
 
     _, meta = train(2, 4)
     assert meta["world_size"] == 2 and meta["step"] == 4
     before = torch.load(out_dir / "train_state.pt", weights_only=True)["model"]
-    log, meta = train(3, 6)
-    assert "resumed at step 4" in log and meta["world_size"] == 3 and meta["step"] == 6 and meta["final"]
+    log, meta = train(1, 6)
+    assert "resumed at step 4" in log and meta["world_size"] == 1 and meta["step"] == 6 and meta["final"]
     after = torch.load(out_dir / "train_state.pt", weights_only=True)
     assert int(after["step"]) == 6 and any(not torch.equal(before[k], after["model"][k]) for k in before)
     rows = [json.loads(line) for line in (out_dir / "train_log.jsonl").read_text().splitlines()]
