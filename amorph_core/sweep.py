@@ -329,7 +329,8 @@ def _print_progress(rank: Rank):
         elif kind == "progress" and ev["step"] % max(1, ev["n_steps"] // 10) == 0:
             if last.get("step") != ev["step"]:  # one line per step of a batch
                 last["step"] = ev["step"]
-                say(f"  step {ev['step']}/{ev['n_steps']} ({ev['elapsed_s']:.0f} s)", sys.stderr)
+                ent = f", entropy {ev['entropy_nats']:.3f} nats" if ev.get("entropy_nats") is not None else ""
+                say(f"  step {ev['step']}/{ev['n_steps']} ({ev['elapsed_s']:.0f} s){ent}", sys.stderr)
         elif kind == "resumed":
             say(f"  seeds {','.join(map(str, ev['seeds']))}: continuing the saved trajectory at step "
                 f"{ev['step']}/{ev['n_steps']}", sys.stderr)
