@@ -10,9 +10,16 @@ from pathlib import Path
 def atomic_write(path, data) -> Path:
     """Write bytes or str to path atomically; returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as fh:
+    for attempt in range(3):  # another process sharing the folder may remove it once empty (generate's .partial)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fh = open(tmp, "wb")
+            break
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+    with fh:
         fh.write(data.encode() if isinstance(data, str) else data)
         fh.flush()
         os.fsync(fh.fileno())

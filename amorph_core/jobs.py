@@ -7,8 +7,11 @@ dicts such as ``{"kind": "progress", "index", "seed", "step", "n_steps", "entrop
 ``threading.Event`` the runner polls to stop early, keeping what it finished. The runner may return a list of
 result paths and/or a JSON-able dict (``summary``).
 
-Each lane has one worker thread, so jobs of the "gpu" lane run one at a time (one GPU job per server) and
-the others wait in a visible queue. Every job has a folder ``<jobs_dir>/<job_id>/`` with ``status.json``,
+Each lane has one worker thread, so jobs of a lane run one at a time and the others wait in a visible queue;
+the "gpu" lane has one worker per GPU of the host, one on a CPU-only host. With several GPUs each gpu-lane job
+runs in a child process that sees only its worker's GPU (recorded in the job as "gpu"), so that jobs on
+different GPUs share no CUDA state (a CUDA graph being captured for one would fail the other's calls).
+Every job has a folder ``<jobs_dir>/<job_id>/`` with ``status.json``,
 rewritten atomically (temp file + rename) at every state change and at most once a second during
 progress, so a crash or restart never leaves a half-written status. On start-up a manager reloads the
 folders it finds; jobs that were queued or running when the previous process died become "interrupted",
@@ -68,9 +71,14 @@ class JobKind:
     resumable: bool = False  # a stopped job can be queued again into its folder and continue there (resume)
 
 
-def _child_main(module: str, name: str, params: dict, out_dir: str, q, cancel) -> None:
-    """Entry point of an isolated job's child process: run the runner, send events and the outcome on q."""
+def _child_main(module: str, name: str, params: dict, out_dir: str, q, cancel, gpu: int | None = None) -> None:
+    """Entry point of an isolated job's child process: run the runner, send events and the outcome on q.
+    gpu: the index (among the parent's visible GPUs) of the one GPU this child sees."""
     import importlib
+
+    if gpu is not None:  # before anything starts CUDA: the child sees only its lane's GPU (torch, OpenMM)
+        visible = [d for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+        os.environ["CUDA_VISIBLE_DEVICES"] = visible[gpu] if gpu < len(visible) else str(gpu)
 
     try:
         runner = getattr(importlib.import_module(module), name)
@@ -262,6 +270,15 @@ DEFAULT_KINDS = {
 }
 
 
+def gpu_count() -> int:
+    """CUDA GPUs this process sees (0 without CUDA or torch)."""
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def _single_thread_blas() -> None:
     """OpenBLAS (pthreads) called from a worker thread while torch's OpenMP pool is active can hang
     ("Detect OpenMP Loop"); jobs use one BLAS thread (the heavy parts are torch, numba and vesin)."""
@@ -278,7 +295,9 @@ class JobManager:
     Thread-safe; meant to be created once per server process (the app keeps it in st.cache_resource).
     """
 
-    def __init__(self, jobs_dir=None, kinds: dict | None = None):
+    def __init__(self, jobs_dir=None, kinds: dict | None = None, gpu_lanes: int | None = None):
+        """gpu_lanes: workers of the "gpu" lane (None: one per GPU of the host, at least one)."""
+        self.gpu_lanes = max(1, int(gpu_lanes if gpu_lanes is not None else gpu_count()))
         self.jobs_dir = Path(jobs_dir) if jobs_dir is not None else default_jobs_dir()
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
         self.kinds = dict(DEFAULT_KINDS)
@@ -288,7 +307,7 @@ class JobManager:
         self._cancel: dict[str, threading.Event] = {}
         self._last_save: dict[str, float] = {}
         self._queues: dict[str, queue.Queue] = {}
-        self._workers: dict[str, threading.Thread] = {}
+        self._workers: dict[str, list] = {}
         self._closed = False
         self._load_existing()
 
@@ -360,9 +379,12 @@ class JobManager:
         q = self._queues.get(lane)
         if q is None:
             q = self._queues[lane] = queue.Queue()
-            t = threading.Thread(target=self._worker, args=(lane,), name=f"amorph-jobs-{lane}", daemon=True)
-            self._workers[lane] = t
-            t.start()
+            n = self.gpu_lanes if lane == "gpu" else 1
+            self._workers[lane] = [threading.Thread(target=self._worker, args=(lane, k if n > 1 else None),
+                                                    name=f"amorph-jobs-{lane}{k if n > 1 else ''}", daemon=True)
+                                   for k in range(n)]
+            for t in self._workers[lane]:
+                t.start()
         return q
 
     def _job(self, job_id: str) -> dict:
@@ -426,8 +448,10 @@ class JobManager:
         shutil.rmtree(self._job_dir(job_id), ignore_errors=True)
 
     # ----------------------------------------------------------------- worker
-    def _worker(self, lane: str) -> None:
+    def _worker(self, lane: str, gpu: int | None = None) -> None:
+        """Run the lane's jobs one after another; gpu: this worker's index among the gpu lanes (None with one)."""
         _single_thread_blas()
+        own_gpu = gpu is not None and gpu_count() > 0  # several GPUs: every job in a process seeing only its GPU
         q = self._queues[lane]
         while True:
             job_id = q.get()
@@ -439,9 +463,11 @@ class JobManager:
                     continue
                 job["state"] = RUNNING
                 job["started"] = time.time()
+                if gpu is not None:
+                    job["gpu"] = gpu
                 cancel = self._cancel[job_id]
                 kind = self.kinds[job["kind"]]
-                runner = self._run_isolated(kind, job_id) if kind.isolate else kind.runner
+                runner = self._run_isolated(kind, job_id, gpu) if kind.isolate or own_gpu else kind.runner
                 params = json.loads(json.dumps(job["params"]))
             self._save(job_id)
             out_dir = self._job_dir(job_id)
@@ -473,7 +499,7 @@ class JobManager:
                     job["state"] = FAILED
                     self._save(job_id)
 
-    def _run_isolated(self, kind: JobKind, job_id: str) -> Callable:
+    def _run_isolated(self, kind: JobKind, job_id: str, gpu: int | None = None) -> Callable:
         """A runner that runs kind.runner in a spawned child process, relaying events and cancel."""
         import multiprocessing as mp
 
@@ -487,7 +513,7 @@ class JobManager:
             target = importlib.import_module(__name__)._child_main
             proc = ctx.Process(target=target, daemon=True, name=f"amorph-job-{job_id}",
                                args=(kind.runner.__module__, kind.runner.__name__, params, str(out_dir), q,
-                                     child_cancel))
+                                     child_cancel, gpu))
             proc.start()
             outcome = None
             while True:
@@ -598,7 +624,8 @@ class JobManager:
 
         ahead = [j for j in self._jobs.values() if j["lane"] == job["lane"]
                  and j["state"] in (QUEUED, RUNNING) and since(j) <= since(job)]
-        return len(ahead)
+        workers = self.gpu_lanes if job["lane"] == "gpu" else 1  # the running jobs of all but one worker
+        return len(ahead) - min(workers - 1, sum(j["state"] == RUNNING for j in ahead))
 
     def list_jobs(self, states=None, kind: str | None = None) -> list:
         """Snapshots of all jobs, newest first, optionally filtered by state(s) and kind."""
@@ -641,8 +668,11 @@ class JobManager:
                 self.cancel(job["id"])
         for q in self._queues.values():
             q.put(None)
-        for t in self._workers.values():
-            t.join(timeout)
+        for lane, threads in self._workers.items():
+            for _ in threads[1:]:  # one stop per worker (the loop above put one)
+                self._queues[lane].put(None)
+            for t in threads:
+                t.join(timeout)
 
 
 _MANAGERS: dict = {}

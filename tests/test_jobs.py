@@ -89,6 +89,56 @@ def test_one_job_at_a_time_with_visible_queue(mgr):
     assert s1["finished"] <= s2["started"]
 
 
+def test_one_job_per_gpu_lane(tmp_path):
+    """With two GPU lanes two jobs run at once, each on its own lane, and the third waits first in line."""
+    m = JobManager(tmp_path / "jobs", kinds={}, gpu_lanes=2)
+    m.register("glass", random_glass_runner)
+    GATES["g"] = threading.Event()
+    try:
+        ids = [m.submit("glass", {"seeds": [k], "gate": "g"}) for k in range(3)]
+        t0 = time.monotonic()
+        while [m.get(j)["state"] for j in ids[:2]] != [RUNNING, RUNNING] and time.monotonic() - t0 < 20:
+            time.sleep(0.01)
+        snaps = [m.get(j) for j in ids]
+        assert [s["state"] for s in snaps] == [RUNNING, RUNNING, QUEUED]
+        assert {snaps[0]["gpu"], snaps[1]["gpu"]} == {0, 1} and snaps[2]["queue_position"] == 2
+        GATES["g"].set()
+        assert all(m.wait(j, timeout=30)["state"] == DONE for j in ids)
+    finally:
+        GATES["g"].set()
+        m.shutdown()
+        GATES.clear()
+    assert JobManager(tmp_path / "jobs2", kinds={}).gpu_lanes == 1  # this CPU-only host: one lane as before
+
+
+def visible_gpu_runner(params, out_dir, progress, cancel):
+    """Reports the GPUs its process sees."""
+    import os
+
+    return {"summary": {"visible": os.environ.get("CUDA_VISIBLE_DEVICES")}}
+
+
+def test_isolated_job_sees_only_its_lanes_gpu(tmp_path, monkeypatch):
+    """An isolated job of the second GPU lane runs in a process that sees the second of the host's GPUs."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7")
+    m = JobManager(tmp_path / "jobs", kinds={}, gpu_lanes=2)
+    m.register("visible", visible_gpu_runner, lane="gpu", isolate=True)
+    GATES["v"] = threading.Event()
+    m.register("glass", random_glass_runner)
+    try:
+        first = m.submit("glass", {"seeds": [0], "gate": "v"})  # holds one lane
+        t0 = time.monotonic()
+        while m.get(first)["state"] != RUNNING and time.monotonic() - t0 < 20:
+            time.sleep(0.01)
+        snap = m.wait(m.submit("visible", {}), timeout=120)
+        assert snap["state"] == DONE and snap["gpu"] == 1 - m.get(first)["gpu"]
+        assert snap["summary"]["visible"] == "5,7".split(",")[snap["gpu"]]
+    finally:
+        GATES["v"].set()
+        m.shutdown()
+        GATES.clear()
+
+
 def test_cancel_keeps_finished_results_and_cancels_queued(mgr):
     GATES["b"] = threading.Event()
     GATES["b"].set()

@@ -19,6 +19,7 @@ SUBCOMMANDS = {
     "generate": "amorph_core.cli.generate",
     "train": "amorph_core.cli.train",
     "md": "amorph_core.cli.md",
+    "sweep": "amorph_core.cli.sweep",
 }
 
 

@@ -59,6 +59,10 @@ def add_parser(sub):
                         "500; 0 = never); the same command run again continues it")
     p.add_argument("--no-resume", action="store_true", help="start from step 0 even where OUT/.partial holds a "
                                                             "saved trajectory of this request")
+    p.add_argument("--procs", default="auto", metavar="N",
+                   help="processes sharing the work, one per GPU (default auto: every visible GPU on CUDA, else 1); "
+                        "the files are the same for any N; under torchrun or another launcher setting RANK and "
+                        "WORLD_SIZE each process does its share (see docs/generator.md, Scaling out)")
     p.add_argument("--refine", default=None, metavar="PROTOCOL",
                    help="also write NAME_refined.extxyz after short MD at 300 K (the generated file is kept): "
                         "min (minimise only), short (+ 1 ps NVT), paper (+ 25 ps NVT + 25 ps NPT), or "
@@ -69,7 +73,7 @@ def add_parser(sub):
 
 
 def run(args):
-    from amorph_core.generate import GenerationRequest, generate_structures, parse_seeds
+    from amorph_core.generate import GenerationRequest, parse_seeds
 
     seeds = parse_seeds(args.seeds) if args.seeds is not None else (args.seed if args.seed is not None else 0,)
     if isinstance(seeds, int):
@@ -115,9 +119,12 @@ def run(args):
         signal.signal(signal.SIGINT, lambda *_: cancel.set())
     except ValueError:  # not the main thread
         pass
-    paths = generate_structures(req, args.out, progress=progress, cancel=cancel, entropy_every=args.entropy_every,
-                                checkpoint_every=args.checkpoint_every, resume=not args.no_resume)
-    if cancel.is_set():
+    from amorph_core.sweep import parse_procs, run_requests
+
+    paths, cancelled = run_requests([req], args.out, parse_procs(args.procs), progress=progress, cancel=cancel,
+                                    entropy_every=args.entropy_every, checkpoint_every=args.checkpoint_every,
+                                    resume=not args.no_resume)
+    if cancelled:
         print(f"{len(paths)} structure(s) finished before the cancel -> {args.out}")
         return 130
     print(f"{len(paths)} structure(s) in {time.perf_counter() - t0:.1f} s -> {args.out}")
