@@ -329,7 +329,7 @@ def _read_json_asset(relpath: str, path=None):
 
 
 def read_generation_cost(path=None):
-    """Measured generation times (assets/generation_cost.json, made by benchmarks/make_generation_cost.py)
+    """Measured generation times (assets/generation_cost.json, made by python -m amorph_core.calibration.generation_cost)
     or None if absent."""
     return _read_json_asset("generation_cost.json", path)
 

@@ -35,8 +35,8 @@ class GenerationRequest:
     rate_guidance: w >= 0; each step moves by d(rate) + w (d(rate) - d(1 K/ps)), d the model's displacement:
     w > 0 strengthens the cooling rate's effect (guidance, conditional models only; 0 = the paper's sampler).
     tf32: TF32 matrix products on a CUDA GPU (faster; other rounding, so another trajectory for the same seed).
-    sampler: 'paper' (the paper's sampler; noise-blind models), 'heun' or 'pc' (solvers for noise-conditional
-    models, diffusion.solvers: schedule is then the number of network evaluations), or 'auto' (the model's kind:
+    sampler: 'paper' (the paper's sampler; noise-blind models), 'heun', 'pc' or 'ancestral' (solvers for
+    noise-conditional models, diffusion.solvers: schedule is then the number of network evaluations), or 'auto' (the model's kind:
     DEFAULT_SOLVER for a noise-conditional model, else 'paper').
     """
 
@@ -106,7 +106,7 @@ def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
 #: the solver and number of network evaluations a noise-conditional model uses unless told otherwise
 DEFAULT_SOLVER = "heun"
 DEFAULT_EVALS = 200
-SAMPLERS = ("auto", "paper", "heun", "pc")
+SAMPLERS = ("auto", "paper", "heun", "pc", "ancestral")
 
 
 def resolve_sampler(schedule, sampler: str, noise_conditional: bool, system: str, rate_k_ps: float | None):
@@ -119,7 +119,7 @@ def resolve_sampler(schedule, sampler: str, noise_conditional: bool, system: str
         sampler = DEFAULT_SOLVER if noise_conditional else "paper"
     if sampler == "paper":
         if noise_conditional:
-            raise AmorphError("this model is told the noise level: use a solver (--sampler heun or pc); the "
+            raise AmorphError("this model is told the noise level: use a solver (--sampler heun, pc or ancestral); the "
                               "paper's sampler needs a noise-blind model such as sio2-cond-hq4")
         return resolve_schedule("paper" if schedule == "auto" else schedule, system, rate_k_ps)
     if not noise_conditional:
@@ -136,6 +136,16 @@ def resolve_sampler(schedule, sampler: str, noise_conditional: bool, system: str
     if not MIN_EVALS <= n <= MAX_EVALS:
         raise AmorphError(f"number of network evaluations must be {MIN_EVALS}..{MAX_EVALS}, got {n}")
     return Solver(sampler, n)
+
+
+def sampler_for(req: "GenerationRequest", rate_k_ps: float | None):
+    """resolve_sampler for a request, reading only its model's config (no weights): what generate_structures
+    will run for it (a Schedule or a Solver, with .name and .n_steps)."""
+    from amorph_core.model.checkpoint import DEFAULT_MODELS, read_config
+
+    sys_ = get_system(req.system)
+    cfg = read_config(req.model or DEFAULT_MODELS.get(sys_.name))["config"]
+    return resolve_sampler(req.schedule, req.sampler, bool(cfg.get("noise_conditional")), sys_.name, rate_k_ps)
 
 
 #: the cooling rate (K/ps) whose displacement rate guidance extrapolates away from

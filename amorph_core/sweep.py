@@ -163,13 +163,12 @@ class WorkUnit:
 def plan_units(requests, out_dir=None) -> list:
     """The batches (WorkUnits) of all requests, in order, as one process would make them. Validates every
     request first (AmorphError before any work) and, with out_dir, refuses two structures with one file name."""
-    from amorph_core.generate import (_plan_batches, build_starts, get_system, output_path, resolve_device,
-                                      resolve_schedule)
+    from amorph_core.generate import _plan_batches, build_starts, get_system, output_path, resolve_device, sampler_for
 
     units, targets = [], {}
     for r, req in enumerate(requests):
         starts = build_starts(req)
-        schedule = resolve_schedule(req.schedule, get_system(req.system).name, starts[0].info.get("cooling_rate_k_ps"))
+        schedule = sampler_for(req, starts[0].info.get("cooling_rate_k_ps"))
         for batch in _plan_batches(starts, resolve_device(req.device), req.max_atoms_per_batch):
             units.append(WorkUnit(r, tuple(int(starts[i].info["seed"]) for i in batch),
                                   sum(len(starts[i]) for i in batch), schedule.n_steps))

@@ -38,8 +38,8 @@ def gens(seeds):
     return [torch.Generator().manual_seed(s) for s in seeds]
 
 
-@pytest.mark.parametrize("solver", [Solver("heun", 25), Solver("heun", 41, churn=10.0), Solver("pc", 201)],
-                         ids=["heun", "heun-churn", "pc"])
+@pytest.mark.parametrize("solver", [Solver("heun", 25), Solver("heun", 41, churn=10.0), Solver("pc", 201),
+                                    Solver("ancestral", 200)], ids=["heun", "heun-churn", "pc", "ancestral"])
 def test_solvers_sample_the_data_law_with_the_exact_denoiser(solver):
     """With the exact denoiser of Gaussian data, the samples have the data's spread (1 Å), not the start's
     (2.7 Å); a wrong sign or scale of the score or of the Langevin step fails this."""
@@ -59,11 +59,12 @@ def test_heun_counts_its_evaluations_and_is_deterministic():
     assert torch.equal(a.positions, b.positions)
 
 
-@pytest.mark.parametrize("kind", ["pc", "heun-churn"])
+@pytest.mark.parametrize("kind", ["pc", "heun-churn", "ancestral"])
 def test_stochastic_solvers_are_batch_independent_and_seeded(kind):
     """A structure's result depends on its own seed only, not on its batch-mates (per-structure noise and
     per-structure Langevin step sizes)."""
-    solver = Solver("pc", 21) if kind == "pc" else Solver("heun", 21, churn=5.0)
+    solver = {"pc": Solver("pc", 21), "heun-churn": Solver("heun", 21, churn=5.0),
+              "ancestral": Solver("ancestral", 21)}[kind]
     both = run_solver(gaussian_batch(2, 300), exact_denoiser(), solver, gens([3, 4]))
     one = gaussian_batch(2, 300)
     first = BatchState(one.positions[:300], one.cells[:1], one.species[:300], one.batch[:300], (0, 300), None)

@@ -37,11 +37,17 @@ def add_parser(sub):
     seeds = p.add_mutually_exclusive_group()
     seeds.add_argument("--seed", type=int, default=None, help="one seed")
     seeds.add_argument("--seeds", default=None, help="several seeds: 0-5 or 1,4,9")
-    p.add_argument("--steps", default="paper",
-                   help="schedule: paper (default: 2900 noisy + 100 clean steps), window or matched (a-SiO2: the "
+    p.add_argument("--steps", default="auto",
+                   help="network evaluations per glass (the cost). The paper's sampler: paper (2900 noisy + 100 "
+                        "clean steps; the default for noise-blind models), window or matched (a-SiO2: the "
                         "paper's steps with a slower passage where the glass freezes; matched times it by the "
                         "cooling rate), fast, quick, draft, no-noise, or a number of steps; NAME:pP bends the "
-                        "noise fall to power P, NAME:wLO-HIxF gives F x the steps per Å between LO and HI Å")
+                        "noise fall to power P, NAME:wLO-HIxF gives F x the steps per Å between LO and HI Å. "
+                        "Solvers (--sampler heun|pc|ancestral): a number, e.g. 50, 100, 200 (default 200)")
+    p.add_argument("--sampler", default="auto", choices=["auto", "paper", "heun", "pc", "ancestral"],
+                   help="paper: the paper's sampler (noise-blind models); heun: probability-flow ODE, pc: reverse "
+                        "SDE predictor-corrector, ancestral: DDPM's ancestral steps (noise-conditional models); "
+                        "auto (default): by the model's kind")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--model", default=None, help="model name under assets/models or a checkpoint directory")
     p.add_argument("--mode", default="auto", choices=["auto", "eager", "segment", "graph", "compile", "compile-graph"],
@@ -82,7 +88,8 @@ def run(args):
         system=args.system, cooling_rate_k_ps=args.cooling_rate, n_atoms=args.atoms,
         box=_floats(args.box, 3, "--box") if args.box else None, aspect=_floats(args.aspect, 3, "--aspect"),
         density_g_cm3=args.density, pore_radius_a=args.pore_radius, wall_density_g_cm3=args.wall_density,
-        pore_lattice=args.pore_lattice, seeds=tuple(seeds), schedule=args.steps, device=args.device,
+        pore_lattice=args.pore_lattice, seeds=tuple(seeds), schedule=args.steps, sampler=args.sampler,
+        device=args.device,
         model=args.model, mode=args.mode, rate_guidance=args.rate_guidance,
         tf32=args.tf32)
     if args.refine is not None:  # refuse a bad protocol, a box too small for the potential or a missing engine first

@@ -6,7 +6,7 @@ so p > 1 spends more of the noisy steps at small sigma (a slower final quench) a
 
 A window (lo, hi, factor) gives the noise levels in [lo, hi] Å factor times as many steps per Å as the rest
 of the fall (which stays linear), at the same number of steps: a slower (factor > 1) or faster (< 1) passage
-where a glass's network freezes (scripts/device/schedule_probe.py measures where). A window overrides power."""
+where a glass's network freezes (python -m amorph_core.calibration.freeze_window measures where). A window overrides power."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

@@ -11,6 +11,8 @@ D(x; sigma) = x - d is the denoised estimate and the score is -d / sigma^2. Nois
 - 'pc': the reverse-time SDE with predictor-corrector (Song et al. 2021, VE SDE): an Euler-Maruyama predictor
   x <- x - (sigma_i^2 - sigma_j^2) d/sigma_i^2 + sqrt(sigma_i^2 - sigma_j^2) z, then Langevin corrector steps at
   sigma_j with step size from a signal-to-noise ratio (per structure), then one last denoising step.
+- 'ancestral': DDPM's ancestral step for this (variance-exploding) process: x_j drawn from q(x_j | x_i, x0 = D),
+  x <- x - (1 - r^2) d + sigma_j sqrt(1 - r^2) z with r = sigma_j / sigma_i. 1 evaluation per level.
 
 The start is the same uniform (or porous) configuration as the paper's sampler, taken as a sample at sigma_max.
 Positions are wrapped into the cell after every update. Knows tensors, not materials.
@@ -24,7 +26,7 @@ import torch
 
 from amorph_core.diffusion.sampler import BatchState, _noise, run_steps, wrap_positions
 
-SOLVERS = ("heun", "pc")
+SOLVERS = ("heun", "pc", "ancestral")
 MIN_EVALS, MAX_EVALS = 3, 100_000
 
 
@@ -60,11 +62,15 @@ class Solver:
         """Noise levels visited (sigma_max ... sigma_min)."""
         if self.kind == "heun":  # N levels -> 2 (N - 1) + 1 evaluations
             return max(2, (self.n_evals + 1) // 2)
+        if self.kind == "ancestral":
+            return self.n_evals
         return max(2, (self.n_evals - 1) // (1 + self.n_corrector) + 1)  # (N - 1)(1 + corr) + 1
 
     @property
     def evals_used(self) -> int:
         n = self.n_levels
+        if self.kind == "ancestral":
+            return n
         return 2 * (n - 1) + 1 if self.kind == "heun" else (n - 1) * (1 + self.n_corrector) + 1
 
     @property
@@ -81,6 +87,7 @@ class Solver:
 
     def describe(self) -> str:
         what = {"heun": "probability-flow ODE, Heun" + (f" with churn {self.churn:g}" if self.churn else ""),
+                "ancestral": "DDPM's ancestral steps",
                 "pc": f"reverse SDE, predictor-corrector (snr {self.snr:g}, {self.n_corrector} corrector)"}
         return (f"{what[self.kind]}: {self.evals_used} network evaluations over {self.n_levels} noise levels "
                 f"{self.sigma_max:g} -> {self.sigma_min:g} Å (rho {self.rho:g})")
@@ -141,7 +148,15 @@ def solver_step(solver: Solver, predict):
             state = moved(state, state.positions + eps * score + torch.sqrt(2 * eps) * z)
         return state
 
-    return heun if solver.kind == "heun" else pc
+    def ancestral(t, state, generators):
+        s_cur, s_next = float(levels[t]), float(levels[t + 1])
+        keep = 1.0 - (s_next / s_cur) ** 2  # 1 at the last step: x <- D(x)
+        x = state.positions - keep * predict(state, s_cur)
+        if s_next > 0:
+            x = x + s_next * keep ** 0.5 * _noise(state, generators)
+        return moved(state, x)
+
+    return {"heun": heun, "pc": pc, "ancestral": ancestral}[solver.kind]
 
 
 @torch.no_grad()
