@@ -33,20 +33,21 @@ GENERATION_BYTES_PER_ATOM = 280_000
 
 
 def _fmt(v) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+    return f"{v:g}" if isinstance(v, float) or (isinstance(v, int) and abs(v) > 10 ** 12) else str(v)
 
 
 def number(value, name: str, unit: str = "", *, lo=None, hi=None, lo_open: bool = False, hi_open: bool = False,
            integer: bool = False):
     """value as a finite float (or int with integer=True) within [lo, hi] (open ends with lo_open / hi_open)."""
     u = f" {unit}" if unit else ""
+    positive = lo == 0 and lo_open or (integer and lo == 1 and not lo_open)
+    kind = ("a positive " if positive else "a ") + ("whole number" if integer else "finite number")
     rng = []
-    if lo is not None:
+    if lo is not None and not positive:
         rng.append(f"{'>' if lo_open else '>='} {_fmt(lo)}{u}")
     if hi is not None:
         rng.append(f"{'<' if hi_open else '<='} {_fmt(hi)}{u}")
-    want = f"{name} must be {'a whole number' if integer else 'a finite number'}" + (
-        f" ({' and '.join(rng)})" if rng else (f" in {unit}" if unit else ""))
+    want = f"{name} must be {kind}" + (f" ({' and '.join(rng)})" if rng else (f" of {unit}" if unit else ""))
     if isinstance(value, bool):
         raise AmorphError(f"{want}, got {value!r}")
     try:
@@ -317,3 +318,67 @@ def save_results(path, obj, what: str = "results", name: str = "--json") -> Path
     except AmorphError as exc:
         print(text, flush=True)
         raise AmorphError(f"{exc}; the {what} were printed on stdout instead") from None
+
+
+# ------------------------------------------------------------------------------------------------ generation
+def predicted_atoms(req) -> int:
+    """The number of atoms a GenerationRequest's start will hold (from n_atoms, or its box at the requested or
+    typical density), computed without building it."""
+    from amorph_core.structures.density import AMU_PER_A3_TO_G_CM3
+    from amorph_core.structures.starts import _mass_amu
+    from amorph_core.systems import get_system
+
+    sys_ = get_system(req.system)
+    if req.n_atoms is not None:
+        return int(req.n_atoms)
+    box = np.asarray(req.box, float)
+    d = req.wall_density_g_cm3 if req.pore_radius_a is not None and req.wall_density_g_cm3 is not None \
+        else req.density_g_cm3
+    d = float(d) if d is not None else sys_.default_density_g_cm3
+    unit = _mass_amu([el for el, c in sys_.formula.items() for _ in range(c)])
+    return int(round(d * float(box.prod()) / AMU_PER_A3_TO_G_CM3 / unit)) * sys_.atoms_per_formula
+
+
+def check_generation_request(req) -> None:
+    """Refuse a GenerationRequest before anything is built or loaded: seeds, sizes (atoms, box, aspect), densities,
+    pore, guidance as numbers in range with their units, and a structure that fits the device's memory."""
+    from amorph_core.systems import get_system
+
+    get_system(req.system)
+    seeds(req.seeds)
+    if req.n_atoms is None and req.box is None:
+        raise AmorphError("give the number of atoms or the box lengths (Å)")
+    if req.n_atoms is not None:
+        number(req.n_atoms, "number of atoms", lo=1, integer=True)
+    for what, vals in (("box", req.box), ("aspect", req.aspect)):
+        if vals is None:
+            continue
+        try:
+            arr = [float(v) for v in vals]
+        except (TypeError, ValueError):
+            arr = []
+        if len(arr) != 3 or not all(math.isfinite(v) and v > 0 for v in arr):
+            unit = " in Å" if what == "box" else ""
+            raise AmorphError(f"{what} must be three positive finite numbers Lx,Ly,Lz{unit}, got {vals!r}")
+    if req.density_g_cm3 is not None:
+        number(req.density_g_cm3, "density", "g/cm3", lo=0, lo_open=True)
+    if req.cooling_rate_k_ps is not None:
+        number(req.cooling_rate_k_ps, "cooling rate", "K/ps", lo=0, lo_open=True)
+    if req.pore_radius_a is not None:
+        number(req.pore_radius_a, "pore radius", "Å", lo=0, lo_open=True)
+    if req.wall_density_g_cm3 is not None:
+        if req.pore_radius_a is None:
+            raise AmorphError("a wall density applies to porous starts only: give a pore radius (Å) too, or use the "
+                              "density")
+        number(req.wall_density_g_cm3, "wall density", "g/cm3", lo=0, lo_open=True)
+    number(req.rate_guidance, "rate guidance", lo=0)
+    n = predicted_atoms(req)
+    if n > MAX_ATOMS_READ:
+        raise AmorphError(f"the request makes about {n:.3g} atoms per structure; at most {MAX_ATOMS_READ} are "
+                          "accepted: use fewer atoms or a smaller box (Å)")
+    device = str(req.device or "auto")
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    check_generation_memory(n, device)

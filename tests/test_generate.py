@@ -286,7 +286,7 @@ def test_cli_ctrl_c_saves_and_the_same_command_continues(tmp_path):
     (f,) = tmp_path.glob("*.extxyz")
     assert read(f).info["resumed_from_step"] >= 50
     bad = subprocess.run(cmd[:-1] + ["-5"], capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "--checkpoint-every must be >= 0" in bad.stderr
+    assert bad.returncode == 2 and "--checkpoint-every must be a whole number (>= 0 steps)" in bad.stderr
 
 
 def test_parse_refine_presets_and_numbers():
