@@ -371,7 +371,9 @@ def check_generation_request(req) -> None:
             raise AmorphError("a wall density applies to porous starts only: give a pore radius (Å) too, or use the "
                               "density")
         number(req.wall_density_g_cm3, "wall density", "g/cm3", lo=0, lo_open=True)
-    number(req.rate_guidance, "rate guidance", lo=0)
+    from amorph_core.generate import MAX_RATE_GUIDANCE
+
+    number(req.rate_guidance, "rate guidance", lo=0, hi=MAX_RATE_GUIDANCE)
     n = predicted_atoms(req)
     if n > MAX_ATOMS_READ:
         raise AmorphError(f"the request makes about {n:.3g} atoms per structure; at most {MAX_ATOMS_READ} are "

@@ -466,7 +466,7 @@ def test_loss_weights():
     (["--refine", "nan,0"], "between 0"),
     (["--refine", "min"], "box too small for potential"),  # 192 atoms: under twice BJP's 8 Å cutoff
     (["--refine", "min", "--atoms", "648", "--md-engine", "foo"], "unknown MD engine"),
-    (["--rate-guidance", "9"], "rate guidance must be between"),
+    (["--rate-guidance", "9"], "rate guidance must be a finite number (>= 0 and <= 4)"),
     (["--rate-guidance", "1", "--system", "cuzr", "--atoms", "256"], "needs a cooling-rate-conditional model"),
 ])
 def test_cli_generate_bad_input(tmp_path, args, msg):

@@ -84,7 +84,9 @@ def _check_args(args):
 
 
 def run(args):
-    from amorph_core.generate import GenerationRequest, build_starts, generate_structures, parse_seeds
+    from amorph_core.generate import (GenerationRequest, build_starts, generate_structures, parse_seeds,
+                                      resolve_device, resolve_schedule)
+    from amorph_core.model.checkpoint import resolve_model_dir
 
     _check_args(args)
     seeds = parse_seeds(args.seeds) if args.seeds is not None else (args.seed if args.seed is not None else 0,)
@@ -100,6 +102,10 @@ def run(args):
     with warnings.catch_warnings():  # the request's errors before the model loads (its warnings come with the run)
         warnings.simplefilter("ignore", AmorphWarning)
         start = build_starts(dataclasses.replace(req, seeds=req.seeds[:1]))[0]
+        resolve_schedule(req.schedule, req.system, start.info.get("cooling_rate_k_ps"))
+    resolve_device(req.device)
+    if req.model is not None:
+        resolve_model_dir(req.model)
     if args.refine is not None:  # refuse a bad protocol, a box too small for the potential or a missing engine first
         from amorph_core.md.protocols import check_refinable, parse_refine
 
@@ -125,12 +131,18 @@ def run(args):
                                                       if args.checkpoint_every > 0 else ""), file=sys.stderr)
 
     cancel = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
     try:  # Ctrl-C: stop at the next step, save the trajectory (with --checkpoint-every) and keep finished files
         signal.signal(signal.SIGINT, lambda *_: cancel.set())
     except ValueError:  # not the main thread
-        pass
-    paths = generate_structures(req, args.out, progress=progress, cancel=cancel, entropy_every=args.entropy_every,
-                                checkpoint_every=args.checkpoint_every, resume=not args.no_resume)
+        previous = None
+    try:
+        paths = generate_structures(req, args.out, progress=progress, cancel=cancel,
+                                    entropy_every=args.entropy_every, checkpoint_every=args.checkpoint_every,
+                                    resume=not args.no_resume)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     if cancel.is_set():
         print(f"{len(paths)} structure(s) finished before the cancel -> {args.out}")
         return 130
