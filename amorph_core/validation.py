@@ -336,7 +336,9 @@ def predicted_atoms(req) -> int:
         else req.density_g_cm3
     d = float(d) if d is not None else sys_.default_density_g_cm3
     unit = _mass_amu([el for el, c in sys_.formula.items() for _ in range(c)])
-    return int(round(d * float(box.prod()) / AMU_PER_A3_TO_G_CM3 / unit)) * sys_.atoms_per_formula
+    with np.errstate(over="ignore"):
+        n = d * float(np.prod(box)) / AMU_PER_A3_TO_G_CM3 / unit * sys_.atoms_per_formula
+    return int(round(n)) if math.isfinite(n) and n < 1e15 else 10 ** 15
 
 
 def check_generation_request(req) -> None:

@@ -62,7 +62,6 @@ def broken_files() -> list:
         ("tiny_volume.extxyz", _xyz(sym3, pos3, np.eye(3) * 1e-3)),
         ("near_zero_volume.extxyz", _xyz(sym3 * 20, many, [[9, 0, 0], [0, 9, 0], [0, 0, 1e-4]])),
         ("skewed_dense.extxyz", _xyz(sym3 * 20, many, [[9, 0, 0], [8.99, 0.01, 0], [0, 0, 9]])),
-        ("negative_cell.extxyz", _xyz(sym3, pos3, np.eye(3) * -6)),
         ("no_lattice.xyz", "3\n\nSi 0 0 0\nO 1.6 0 0\nO 0 1.6 0\n"),
         ("iron.extxyz", _xyz(["Fe", "O", "O"], pos3, np.eye(3) * 6)),
         ("unknown_symbol.extxyz", _xyz(["Xx", "O", "O"], pos3, np.eye(3) * 6)),

@@ -138,7 +138,7 @@ def run(args) -> int:
         raise AmorphError(f"--reference {args.reference}: give the cooling rate to compare at, e.g. "
                           f"{reference[0]}:1 (K/ps)")
     centers = _parse_centers(args.pore_centers)
-    out = V.output_file(args.json_out, "--json") if args.json_out else None
+    out = V.output_file(args.json_out, "--json") if args.json_out is not None else None
     max_mem = None if args.max_ring_memory_gb is None else int(
         V.number(args.max_ring_memory_gb, "--max-ring-memory-gb", "GiB", lo=0, lo_open=True, hi=1e6) * 1024 ** 3)
     structures = [(f, read_structure(f, format=args.format)) for f in args.files]  # fail fast on bad files

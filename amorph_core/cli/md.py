@@ -71,7 +71,7 @@ def _check_args(args):
     from amorph_core.md import protocols as P
 
     cmd = args.md_command
-    if args.json_out:
+    if args.json_out is not None:
         V.output_file(args.json_out, "--json")
     if getattr(args, "out_dir", None) is not None:
         V.output_dir(args.out_dir, "--out-dir")
@@ -126,7 +126,7 @@ def run(args):
             raise AmorphError(f"unknown md protocol {cmd}")
     res = {k: (v.item() if hasattr(v, "item") else v) for k, v in res.items()}
     V.finite_result(res, f"md {cmd}")
-    if args.json_out:
+    if args.json_out is not None:
         V.save_results(args.json_out, res, "results")
     summary = res.get("summary", {k: res[k] for k in ("density_g_cm3", "engine") if k in res})
     print(json.dumps(summary))
