@@ -359,6 +359,7 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
                              dt_fs=proto.dt_fs)
     run_stages(sim, proto.stages(), out, progress, cancel, report_every, start=begin, meta=meta)
     glass = sim.atoms()
+    V.finite_result({"positions": glass.positions, "cell": glass.cell.array}, "melt-quench")
     check_no_collapse(glass)
     d_end = dens(glass)
     d_ref = sysd.default_density_g_cm3
@@ -437,6 +438,7 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
                           ("npt", n(npt_ps), temperature_k, temperature_k, True)] if s[1] > 0]
     run_stages(sim, stages, out, progress, cancel, report_every)
     g = sim.atoms()
+    V.finite_result({"positions": g.positions, "cell": g.cell.array}, "refinement")
     g.arrays.pop("momenta", None)
     g.info.update(plain_info(atoms))  # the generation record (seed, model, schedule...) as plain Python values
     g.info.update({"refined": f"{nvt_ps} ps NVT + {npt_ps} ps NPT at {temperature_k} K", "refine_seed": int(seed),
@@ -558,7 +560,7 @@ def elastic_moduli(atoms, engine: str = "auto", strain: float = 1e-3, fmax: floa
                 "asymmetry_GPa": float(np.abs(C - C.T).max()), "stress0_GPa": (s0 * EV_A3_TO_GPA).round(4).tolist(),
                 "fmax_residual_ev_a": float(max(residuals)), "strain": strain, "volume_a3": float(vol),
                 "engine": f"{eng.name}-{eng.platform_name}", "potential": pot.name, "wall_s": time.time() - t0})
-    return out
+    return V.finite_result(out, "elastic moduli")
 
 
 def elastic_moduli_md(atoms, engine: str = "auto", temperature_k: float = 300.0, strain: float = 0.005,
@@ -705,7 +707,7 @@ def tensile_test(atoms, engine: str = "auto", strain_rate_per_s: float = 1e9, ma
         res["young_fit_gpa"] = None
         res["young_fit_note"] = (f"{len(x)} stress sample(s) up to strain {max_strain:g}: a fit needs 2; use a larger "
                                  "max strain")
-    return res
+    return V.finite_result(res, "tensile test")
 
 
 # ------------------------------------------------------------------------------------------------ NVE
