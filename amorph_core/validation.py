@@ -22,8 +22,9 @@ MAX_SEED = 2 ** 31 - 1
 MAX_SEEDS = 10_000
 #: most atoms in one structure read from a file
 MAX_ATOMS_READ = 5_000_000
-#: atoms closer than this (Å) count as overlapping: no structure of ours has them, and angles / forces are undefined
-MIN_DISTANCE_A = 0.2
+#: atoms closer than this (Å) coincide: angles and forces are undefined. Kept this small because a structure taken
+#: from a short or early-stopped generation (a uniform random start, few steps) legitimately holds close pairs
+MIN_DISTANCE_A = 0.01
 #: atoms may lie this many cell lengths outside the cell (unwrapped MD output); beyond, the coordinates are garbage
 MAX_CELLS_AWAY = 1000.0
 #: accepted densities relative to the system's typical density (the same bounds as requested densities)

@@ -123,7 +123,7 @@ def files(tmp_path_factory):
 
     data.write_bytes(structure_to_bytes(cristobalite(2), "lammps-data"))
     close = {}
-    for gap in (0.3, 0.6):  # readable (> 0.2 Å) but too close for MD
+    for gap in (0.3, 0.6):  # readable (> 0.01 Å) but too close for MD
         a = big_atoms.copy()
         a.positions[1] = a.positions[0] + [gap, 0, 0]
         close[gap] = d / f"close{gap}.extxyz"
