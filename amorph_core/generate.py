@@ -171,8 +171,8 @@ def build_starts(req: GenerationRequest, cutoff: float = 5.0) -> list:
     for seed in req.seeds:
         if req.pore_radius_a is not None:
             lz_over_lx = float(req.aspect[2]) / float(req.aspect[0]) if req.aspect else 1.0
-            atoms = porous_start(sys_.name, pore_radius_a=req.pore_radius_a,
-                                 wall_density_g_cm3=density if req.wall_density_g_cm3 is None else req.wall_density_g_cm3,
+            wall = density if req.wall_density_g_cm3 is None else req.wall_density_g_cm3  # 0 is refused, not replaced
+            atoms = porous_start(sys_.name, pore_radius_a=req.pore_radius_a, wall_density_g_cm3=wall,
                                  n_atoms=None if req.box is not None else req.n_atoms, box=req.box,
                                  lz_over_lx=lz_over_lx, lattice=req.pore_lattice, seed=seed)
         else:
@@ -632,7 +632,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
     gen.check_guidance(req.rate_guidance)
     starts = build_starts(req, gen.cfg.cutoff)
     schedule = resolve_schedule(req.schedule, sys_.name, starts[0].info.get("cooling_rate_k_ps"))
-    out_dir = output_dir(out_dir, "output folder")
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     progress = progress or (lambda ev: None)
     sigmas = schedule.sigmas()

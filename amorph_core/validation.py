@@ -311,8 +311,6 @@ def check_generation_memory(n_atoms: int, device: str = "cpu") -> None:
 def save_results(path, obj, what: str = "results", name: str = "--json") -> Path:
     """Write obj as strict JSON to path (results_json + write_results). If the write fails, the computed results
     are printed on stdout before the AmorphError, so nothing computed is lost."""
-    import sys
-
     text = results_json(obj, what)
     try:
         return write_results(path, text, name)

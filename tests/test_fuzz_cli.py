@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import math
 import os
 import random
 import re
@@ -101,7 +100,8 @@ def finite_problem(rc, out, err, json_path=None):
         try:
             from amorph_core.validation import first_non_finite
 
-            bad = first_non_finite(_strict_json(open(json_path).read()))
+            with open(json_path) as fh:
+                bad = first_non_finite(_strict_json(fh.read()))
         except (OSError, ValueError) as exc:
             return f"results file: {exc}"
         if bad:
