@@ -28,7 +28,7 @@ from amorph_core.cli import main
 from tests.fuzz_corpus import broken_files, cristobalite, write_corpus
 
 #: the number of generated cases per command (plus the corpus files and the valid cases)
-N_CASES = {"analyze": 330, "generate": 330, "md": 330}
+N_CASES = {"analyze": 600, "generate": 600, "md": 600}
 #: seconds a refused case may take (everything is checked before work) and a valid tiny case
 LIMIT_REFUSED_S = 20
 LIMIT_VALID_S = 120
