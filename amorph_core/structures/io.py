@@ -76,7 +76,8 @@ def _reader_message(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return "unknown element symbol or atom type"
     text = str(exc).splitlines()[0].strip() if str(exc).strip() else ""
-    internals = ("local variable", "literal", "array", "shape", "np.", "index", "object", "attribute", "NoneType")
+    internals = ("local variable", "literal", "array", "shape", "np.", "index", "object", "attribute", "NoneType",
+                 "tuple")
     if isinstance(exc, ValueError) and text and len(text) <= 120 and not any(w in text for w in internals):
         return text
     return "malformed or truncated file"
