@@ -98,10 +98,31 @@ def _check_args(args):
 
 def run(args):
     from amorph_core import validation as V
+
+    _check_args(args)
+    try:
+        res = _run_protocol(args)
+    except AmorphError:
+        raise
+    except MemoryError:
+        raise AmorphError(f"md {args.md_command}: not enough memory") from None
+    except Exception as exc:  # the engine failed on this input (e.g. LAMMPS 'Lost atoms'): said without a traceback
+        why = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else "no reason given"
+        raise AmorphError(f"md {args.md_command}: the MD engine failed on this structure ({why})") from None
+    res = {k: (v.item() if hasattr(v, "item") else v) for k, v in res.items()}
+    V.finite_result(res, f"md {args.md_command}")
+    if args.json_out is not None:
+        V.save_results(args.json_out, res, "results")
+    summary = res.get("summary", {k: res[k] for k in ("density_g_cm3", "engine") if k in res})
+    print(json.dumps(summary))
+    return 0
+
+
+def _run_protocol(args) -> dict:
     from amorph_core.md import protocols as P
     from amorph_core.structures.io import read_structure
+
     cmd = args.md_command
-    _check_args(args)
     prog = _progress(args.quiet)
     if cmd == "melt-quench":
         g = P.melt_quench(args.system, args.atoms, args.rate, seed=args.seed, engine=args.engine,
@@ -124,10 +145,4 @@ def run(args):
                                                  "young_fit_gpa")}, **r}
         else:  # pragma: no cover
             raise AmorphError(f"unknown md protocol {cmd}")
-    res = {k: (v.item() if hasattr(v, "item") else v) for k, v in res.items()}
-    V.finite_result(res, f"md {cmd}")
-    if args.json_out is not None:
-        V.save_results(args.json_out, res, "results")
-    summary = res.get("summary", {k: res[k] for k in ("density_g_cm3", "engine") if k in res})
-    print(json.dumps(summary))
-    return 0
+    return res
