@@ -140,6 +140,13 @@ def run(args):
         paths = generate_structures(req, args.out, progress=progress, cancel=cancel,
                                     entropy_every=args.entropy_every, checkpoint_every=args.checkpoint_every,
                                     resume=not args.no_resume)
+    except (MemoryError, RuntimeError) as exc:  # torch's out-of-memory is a RuntimeError
+        if not isinstance(exc, MemoryError) and "out of memory" not in str(exc):
+            raise
+        from amorph_core.errors import AmorphError
+
+        raise AmorphError(f"out of memory generating {start.get_global_number_of_atoms()} atoms per structure on "
+                          f"{args.device}; finished structures are kept in {args.out}: use fewer atoms") from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
