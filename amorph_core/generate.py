@@ -172,29 +172,37 @@ def parse_seeds(text) -> tuple:
         return (text,)
     if isinstance(text, (list, tuple)):
         return tuple(int(s) for s in text)
+    from amorph_core.validation import MAX_SEEDS, seeds as check_seeds
+
     out = []
     for part in str(text).split(","):
         part = part.strip()
         if not part:
             continue
         try:
-            if "-" in part[1:]:
-                a, b = part.split("-", 1) if not part.startswith("-") else part[1:].split("-", 1)
-                out.extend(range(int(a), int(b) + 1))
+            if part.startswith("-"):  # a negative seed, or a range starting at one
+                raise AmorphError(f"seeds must be whole numbers >= 0, got {text!r}")
+            if "-" in part:
+                a, b = (int(x) for x in part.split("-", 1))
+                if b < a or b - a >= MAX_SEEDS:
+                    raise AmorphError(f"seed range {part} must run upwards over at most {MAX_SEEDS} seeds")
+                out.extend(range(a, b + 1))
             else:
                 out.append(int(part))
         except ValueError:
             raise AmorphError(f"seeds must look like '0-5' or '1,4,9', got {text!r}") from None
-    if not out:
-        raise AmorphError("no seeds given")
-    return tuple(out)
+        if len(out) > MAX_SEEDS:
+            raise AmorphError(f"more than {MAX_SEEDS} seeds asked for in {text!r}")
+    return check_seeds(out)
 
 
 def build_starts(req: GenerationRequest, cutoff: float = 5.0) -> list:
     """The starting configurations (one per seed) for a request, after validating it."""
     from amorph_core.structures.density import check_rate, density_from_rate
     from amorph_core.structures.starts import porous_start, uniform_start
+    from amorph_core.validation import check_generation_request
 
+    check_generation_request(req)  # numbers, seeds, sizes and memory, before anything is built
     sys_ = get_system(req.system)
     rate = req.cooling_rate_k_ps
     if sys_.conditional:
@@ -205,12 +213,6 @@ def build_starts(req: GenerationRequest, cutoff: float = 5.0) -> list:
         warnings.warn(f"{sys_.label} model is not conditional: cooling rate {rate:g} K/ps is ignored",
                       AmorphWarning, stacklevel=2)
         rate = None
-    if not req.seeds:
-        raise AmorphError("no seeds given: ask for at least one structure")
-    if req.n_atoms is None and req.box is None:
-        raise AmorphError("give the number of atoms or the box lengths (Å)")
-    if req.n_atoms is not None and int(req.n_atoms) <= 0:
-        raise AmorphError(f"number of atoms must be positive, got {req.n_atoms}")
     density = req.density_g_cm3
     if density is None:
         density = density_from_rate(rate, sys_.name) if rate is not None else sys_.default_density_g_cm3
@@ -218,8 +220,8 @@ def build_starts(req: GenerationRequest, cutoff: float = 5.0) -> list:
     for seed in req.seeds:
         if req.pore_radius_a is not None:
             lz_over_lx = float(req.aspect[2]) / float(req.aspect[0]) if req.aspect else 1.0
-            atoms = porous_start(sys_.name, pore_radius_a=req.pore_radius_a,
-                                 wall_density_g_cm3=req.wall_density_g_cm3 or density,
+            wall = density if req.wall_density_g_cm3 is None else req.wall_density_g_cm3  # 0 is refused, not replaced
+            atoms = porous_start(sys_.name, pore_radius_a=req.pore_radius_a, wall_density_g_cm3=wall,
                                  n_atoms=None if req.box is not None else req.n_atoms, box=req.box,
                                  lz_over_lx=lz_over_lx, lattice=req.pore_lattice, seed=seed)
         else:
@@ -688,8 +690,10 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
     """
     from amorph_core.diffusion import SamplerCancelled
     from amorph_core.structures.io import write_structure
+    from amorph_core.validation import output_dir
 
     sys_ = get_system(req.system)
+    output_dir(out_dir, "output folder")  # before the model loads
     gen = generator or Generator(sys_.name, req.model, req.device, mode=req.mode, tf32=req.tf32)
     gen.check_guidance(req.rate_guidance)
     starts = build_starts(req, gen.cfg.cutoff)
@@ -762,6 +766,8 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
                 "model": gen.model_name, "model_sha256_16": gen.model_sha, "schedule": schedule.name,
                 "n_steps": schedule.n_steps, "network_evals": getattr(schedule, "evals_used", schedule.n_steps),
                 "sampler": getattr(schedule, "kind", "paper"), "device": gen.device, "amorph_version": __version__,
+                # on a CPU the sums' order, so the glass, depends on the thread count: recorded with the seed
+                **({"torch_threads": gen.torch.get_num_threads()} if gen.device == "cpu" else {}),
                 "generation_time_s": round(elapsed / len(batch), 3),
                 "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             })

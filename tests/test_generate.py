@@ -286,7 +286,7 @@ def test_cli_ctrl_c_saves_and_the_same_command_continues(tmp_path):
     (f,) = tmp_path.glob("*.extxyz")
     assert read(f).info["resumed_from_step"] >= 50
     bad = subprocess.run(cmd[:-1] + ["-5"], capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 2 and "--checkpoint-every must be >= 0" in bad.stderr
+    assert bad.returncode == 2 and "--checkpoint-every must be a whole number (>= 0 steps)" in bad.stderr
 
 
 def test_parse_refine_presets_and_numbers():
@@ -466,7 +466,7 @@ def test_loss_weights():
     (["--refine", "nan,0"], "between 0"),
     (["--refine", "min"], "box too small for potential"),  # 192 atoms: under twice BJP's 8 Å cutoff
     (["--refine", "min", "--atoms", "648", "--md-engine", "foo"], "unknown MD engine"),
-    (["--rate-guidance", "9"], "rate guidance must be between"),
+    (["--rate-guidance", "9"], "rate guidance must be a finite number (>= 0 and <= 4)"),
     (["--rate-guidance", "1", "--system", "cuzr", "--atoms", "256"], "needs a cooling-rate-conditional model"),
 ])
 def test_cli_generate_bad_input(tmp_path, args, msg):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import warnings
 
@@ -23,8 +24,22 @@ SUBCOMMANDS = {
 }
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the house error format (one `error: ...` line, exit 2) and negative values read as values
+    wherever an option takes one: `--seed -1`, `--box -1,2,3`, `--rate -1e3` reach their checks instead of
+    being taken for options."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # a leading '-' followed by a digit or '.' (numbers, number lists, 1e3, -.5), or -inf / -nan
+        self._negative_number_matcher = re.compile(r"^-(\.?\d[\w.,:;+-]*|inf|nan|infinity)$", re.IGNORECASE)
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="amorph", description="Generate and validate amorphous materials.")
+    parser = ArgumentParser(prog="amorph", description="Generate and validate amorphous materials.")
     parser.add_argument("--version", action="version", version=f"amorph {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modname in SUBCOMMANDS.items():

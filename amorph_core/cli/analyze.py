@@ -5,7 +5,6 @@ Reads anything ase reads plus LAMMPS data files; prints a report per file; --jso
 """
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
@@ -125,44 +124,46 @@ def report(res: dict) -> str:
     return "\n".join(lines)
 
 
-def _write_json(path: Path, payload: dict):
-    from amorph_core.fileio import atomic_write
-
-    try:
-        atomic_write(path, json.dumps(payload, indent=1, allow_nan=True))
-    except OSError as exc:
-        raise AmorphError(f"cannot write {path}: {exc.strerror}") from None
-
-
 def run(args) -> int:
+    from amorph_core import validation as V
     from amorph_core.analysis import aggregate, analyze_structure
     from amorph_core.analysis.suite import parse_reference
     from amorph_core.structures.io import read_structure
+    from amorph_core.systems import get_system
 
+    if args.system is not None:
+        get_system(args.system)
     reference = parse_reference(args.reference)
+    if reference is not None and reference[1] is None:
+        raise AmorphError(f"--reference {args.reference}: give the cooling rate to compare at, e.g. "
+                          f"{reference[0]}:1 (K/ps)")
     centers = _parse_centers(args.pore_centers)
-    out = Path(args.json_out) if args.json_out else None
-    if out is not None and (out.is_dir() or not out.parent.exists()):
-        raise AmorphError(f"--json {out}: not a writable file path (does the folder exist?)")
-    max_mem = None if args.max_ring_memory_gb is None else int(args.max_ring_memory_gb * 1024 ** 3)
+    out = V.output_file(args.json_out, "--json") if args.json_out is not None else None
+    max_mem = None if args.max_ring_memory_gb is None else int(
+        V.number(args.max_ring_memory_gb, "--max-ring-memory-gb", "GiB", lo=0, lo_open=True, hi=1e6) * 1024 ** 3)
     structures = [(f, read_structure(f, format=args.format)) for f in args.files]  # fail fast on bad files
     results = []
     for fname, atoms in structures:
+        name = Path(fname).name
         try:
             res = analyze_structure(
                 atoms, system=args.system, reference=reference, rings=not args.no_rings,
                 entropy=not args.no_entropy, voronoi=args.voronoi, pores=True if centers else None,
-                pore_centers=centers, max_ring_memory_bytes=max_mem, name=Path(fname).name,
+                pore_centers=centers, max_ring_memory_bytes=max_mem, name=name,
                 progress=None if args.quiet else (lambda m: print(f"  ... {m}", file=sys.stderr, flush=True)))
         except AmorphError as exc:
-            raise AmorphError(f"{Path(fname).name}: {exc}") from None
+            raise AmorphError(f"{name}: {exc}") from None
+        except MemoryError:
+            raise AmorphError(f"{name}: not enough memory to analyse {len(atoms)} atoms") from None
         except Exception as exc:  # a library failed on this input: say so without a traceback
-            raise AmorphError(f"{Path(fname).name}: analysis failed ({type(exc).__name__}: {exc})") from None
+            why = str(exc).splitlines()[0][:120] if str(exc).strip() else "no reason given"
+            raise AmorphError(f"{name}: the analysis failed on this structure ({why})") from None
+        V.finite_result(res, f"{name}: analysis")
         results.append(res)
         if not args.quiet:
             print(report(res), flush=True)
         if out is not None:
-            _write_json(out, _payload(results, aggregate))
+            V.save_results(out, _payload(results, aggregate), "results")
     if len(results) > 1 and not args.quiet:
         agg = aggregate(results)
         print(f"== mean over {len(results)} files")

@@ -6,7 +6,10 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
+
+from amorph_core.errors import AmorphWarning
 
 
 def _floats(text, n, what):
@@ -78,9 +81,23 @@ def add_parser(sub):
     return p
 
 
-def run(args):
-    from amorph_core.generate import GenerationRequest, parse_seeds
+def _check_args(args):
+    """The options that never reach GenerationRequest, checked before anything loads (the request's own values
+    are checked by validation.check_generation_request)."""
+    from amorph_core import validation as V
 
+    V.output_dir(args.out, "--out")
+    V.number(args.checkpoint_every, "--checkpoint-every", "steps", lo=0, integer=True)
+    V.number(args.entropy_every, "--entropy-every", "steps", lo=0, integer=True)
+    if args.seed is not None:
+        V.seed(args.seed, "--seed")
+
+
+def run(args):
+    from amorph_core.generate import GenerationRequest, build_starts, parse_seeds, resolve_device, sampler_for
+    from amorph_core.model.checkpoint import resolve_model_dir
+
+    _check_args(args)
     seeds = parse_seeds(args.seeds) if args.seeds is not None else (args.seed if args.seed is not None else 0,)
     if isinstance(seeds, int):
         seeds = (seeds,)
@@ -92,12 +109,18 @@ def run(args):
         device=args.device,
         model=args.model, mode=args.mode, rate_guidance=args.rate_guidance,
         tf32=args.tf32)
+    with warnings.catch_warnings():  # the request's errors before the model loads (its warnings come with the run)
+        warnings.simplefilter("ignore", AmorphWarning)
+        start = build_starts(dataclasses.replace(req, seeds=req.seeds[:1]))[0]
+        sampler_for(req, start.info.get("cooling_rate_k_ps"))
+    resolve_device(req.device)
+    if req.model is not None:
+        resolve_model_dir(req.model)
     if args.refine is not None:  # refuse a bad protocol, a box too small for the potential or a missing engine first
-        from amorph_core.generate import build_starts
         from amorph_core.md.protocols import check_refinable, parse_refine
 
         parse_refine(args.refine)
-        check_refinable(build_starts(dataclasses.replace(req, seeds=req.seeds[:1]))[0], args.md_engine)
+        check_refinable(start, args.md_engine)
     t0 = time.perf_counter()
     last = {}
 
@@ -117,20 +140,28 @@ def run(args):
             print(f"cancelled at step {ev['step']}" + ("; run the same command again to continue from there"
                                                       if args.checkpoint_every > 0 else ""), file=sys.stderr)
 
-    if args.checkpoint_every < 0:
-        from amorph_core.errors import AmorphError
-
-        raise AmorphError(f"--checkpoint-every must be >= 0 steps, got {args.checkpoint_every}")
     cancel = threading.Event()
+    previous = signal.getsignal(signal.SIGINT)
     try:  # Ctrl-C: stop at the next step, save the trajectory (with --checkpoint-every) and keep finished files
         signal.signal(signal.SIGINT, lambda *_: cancel.set())
     except ValueError:  # not the main thread
-        pass
+        previous = None
     from amorph_core.sweep import parse_procs, run_requests
 
-    paths, cancelled = run_requests([req], args.out, parse_procs(args.procs), progress=progress, cancel=cancel,
-                                    entropy_every=args.entropy_every, checkpoint_every=args.checkpoint_every,
-                                    resume=not args.no_resume)
+    try:
+        paths, cancelled = run_requests([req], args.out, parse_procs(args.procs), progress=progress, cancel=cancel,
+                                        entropy_every=args.entropy_every, checkpoint_every=args.checkpoint_every,
+                                        resume=not args.no_resume)
+    except (MemoryError, RuntimeError) as exc:  # torch's out-of-memory is a RuntimeError
+        if not isinstance(exc, MemoryError) and "out of memory" not in str(exc):
+            raise
+        from amorph_core.errors import AmorphError
+
+        raise AmorphError(f"out of memory generating {start.get_global_number_of_atoms()} atoms per structure on "
+                          f"{args.device}; finished structures are kept in {args.out}: use fewer atoms") from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     if cancelled:
         print(f"{len(paths)} structure(s) finished before the cancel -> {args.out}")
         return 130

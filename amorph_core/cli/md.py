@@ -64,15 +64,64 @@ def _progress(quiet):
     return cb
 
 
-def _write(path, obj):
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(obj, indent=1))
+def _check_args(args):
+    """Every parameter and output path checked before any structure is read or MD runs (the protocols check
+    their own parameters again, for callers other than the CLI)."""
+    from amorph_core import validation as V
+    from amorph_core.md import protocols as P
+
+    cmd = args.md_command
+    if args.json_out is not None:
+        V.output_file(args.json_out, "--json")
+    if getattr(args, "out_dir", None) is not None:
+        V.output_dir(args.out_dir, "--out-dir")
+    if hasattr(args, "seed"):
+        V.seed(args.seed, "--seed")
+    if cmd == "melt-quench":
+        from amorph_core.structures.density import positive_rate
+        from amorph_core.systems import get_system
+
+        sysd = get_system(args.system)
+        positive_rate(args.rate)
+        P.check_melt_quench_size(sysd.name, args.atoms, 2.2 if sysd.name == "sio2" else 7.2)
+        P.make_engine(P.get_potential(sysd.name), args.engine)  # a missing engine or GPU: said now
+    elif cmd == "refine":
+        for name in ("nvt_ps", "npt_ps"):
+            V.number(getattr(args, name), f"--{name.replace('_', '-')}", "ps", lo=0, hi=P.REFINE_MAX_PS)
+    elif cmd == "moduli":
+        V.number(args.strain, "--strain", lo=0, hi=0.05, lo_open=True, hi_open=True)
+        V.number(args.fmax, "--fmax", "eV/Å", lo=1e-6, hi=1.0)
+    elif cmd == "tensile":
+        V.number(args.rate, "--rate", "1/s", lo=P.TENSILE_RATE_RANGE[0], hi=P.TENSILE_RATE_RANGE[1])
+        V.number(args.max_strain, "--max-strain", lo=0, lo_open=True, hi=P.TENSILE_MAX_STRAIN)
 
 
 def run(args):
+    from amorph_core import validation as V
+
+    _check_args(args)
+    try:
+        res = _run_protocol(args)
+    except AmorphError:
+        raise
+    except MemoryError:
+        raise AmorphError(f"md {args.md_command}: not enough memory") from None
+    except Exception as exc:  # the engine failed on this input (e.g. LAMMPS 'Lost atoms'): said without a traceback
+        why = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else "no reason given"
+        raise AmorphError(f"md {args.md_command}: the MD engine failed on this structure ({why})") from None
+    res = {k: (v.item() if hasattr(v, "item") else v) for k, v in res.items()}
+    V.finite_result(res, f"md {args.md_command}")
+    if args.json_out is not None:
+        V.save_results(args.json_out, res, "results")
+    summary = res.get("summary", {k: res[k] for k in ("density_g_cm3", "engine") if k in res})
+    print(json.dumps(summary))
+    return 0
+
+
+def _run_protocol(args) -> dict:
     from amorph_core.md import protocols as P
     from amorph_core.structures.io import read_structure
+
     cmd = args.md_command
     prog = _progress(args.quiet)
     if cmd == "melt-quench":
@@ -81,6 +130,7 @@ def run(args):
         res = {"structure": str(Path(args.out_dir) / "final.extxyz"), **{k: v for k, v in g.info.items()}}
     else:
         atoms = read_structure(args.structure)
+        P.check_refinable(atoms, args.engine)  # elements, box, engine: before any MD
         if cmd == "refine":
             g = P.refine(atoms, engine=args.engine, seed=args.seed, nvt_ps=args.nvt_ps, npt_ps=args.npt_ps,
                          out_dir=args.out_dir, progress=prog)
@@ -95,7 +145,4 @@ def run(args):
                                                  "young_fit_gpa")}, **r}
         else:  # pragma: no cover
             raise AmorphError(f"unknown md protocol {cmd}")
-    _write(args.json_out, res)
-    summary = res.get("summary", {k: res[k] for k in ("density_g_cm3", "engine") if k in res})
-    print(json.dumps(summary))
-    return 0
+    return res

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from amorph_core import validation as V
 from amorph_core.errors import AmorphError
-from amorph_core.md.potentials import build_potential, check_atoms, potential_for
+from amorph_core.fileio import atomic_write
+from amorph_core.md.potentials import build_potential, check_atoms, get_potential, potential_for
+from amorph_core.structures.io import write_structure
 
 
 class Cancelled(AmorphError):
@@ -35,7 +38,10 @@ def make_engine(pot, engine: str = "auto", precision: str = "mixed"):
         e = "openmm" if cuda_present() else "lammps"
     if e in ("openmm", "openmm-cuda", "gpu"):
         from amorph_core.md.engine_openmm import OpenMMEngine
-        return OpenMMEngine(pot, "CUDA" if e != "openmm" or cuda_present() else None, precision)
+        if not cuda_present():
+            raise AmorphError(f"MD engine '{engine}' runs OpenMM on a CUDA GPU and none is available here; use "
+                              "'openmm-cpu' or 'lammps' (or 'auto')")
+        return OpenMMEngine(pot, "CUDA", precision)
     if e in ("openmm-cpu",):
         from amorph_core.md.engine_openmm import OpenMMEngine
         return OpenMMEngine(pot, "CPU", precision)
@@ -276,14 +282,41 @@ def run_stages(sim, stages, out_dir=None, progress=None, cancel=None, report_eve
             if progress:
                 progress(done / total, rec)
             if out and checkpoint_every and (done // checkpoint_every) != ((done - m) // checkpoint_every):
-                try:
-                    (out / "checkpoint.bin").write_bytes(sim.checkpoint())
-                    (out / "checkpoint.json").write_text(json.dumps({"stage": si, "step": k, **(meta or {})}))
+                try:  # atomic: a kill mid-write leaves the previous checkpoint whole
+                    atomic_write(out / "checkpoint.bin", sim.checkpoint())
+                    atomic_write(out / "checkpoint.json", json.dumps({"stage": si, "step": k, **(meta or {})}))
                 except AmorphError:
                     pass
             if cancel():
                 raise Cancelled(f"cancelled at {done}/{total} steps (stage {name}); partial log in {out}")
     return recs
+
+
+#: most MD steps one protocol call runs (1 µs at 1 fs): beyond that, the request is a mistake or months of work
+MAX_MD_STEPS = 1_000_000_000
+#: most atoms a melt-quench start is built with (random_start places atoms one by one)
+MAX_MELT_QUENCH_ATOMS = 50_000
+#: atoms closer than this (Å) make MD on an input structure meaningless (moduli, tensile: no minimisation with
+#: capped steps first); refine minimises first and accepts pairs down to REFINE_MIN_DISTANCE_A
+MD_MIN_DISTANCE_A = 0.9
+REFINE_MIN_DISTANCE_A = 0.5
+
+
+def check_melt_quench_size(system: str, n_atoms, density_g_cm3: float, pot=None) -> int:
+    """n_atoms as an int, or AmorphError before any work: whole formula units, at most MAX_MELT_QUENCH_ATOMS,
+    and a cubic box at density_g_cm3 at least twice the potential's cutoff wide."""
+    from amorph_core.structures.starts import _mass_amu, _symbols, box_from_density
+    from amorph_core.systems import get_system
+
+    n = V.number(n_atoms, "number of atoms", lo=1, hi=MAX_MELT_QUENCH_ATOMS, integer=True)
+    sysd = get_system(system)
+    pot = pot or get_potential(sysd.name)
+    L = box_from_density(_mass_amu(_symbols(sysd, n)), density_g_cm3)[0]
+    if L < 2 * pot.cutoff:
+        n_min = math.ceil(n * (2 * pot.cutoff / L) ** 3 / sysd.atoms_per_formula) * sysd.atoms_per_formula
+        raise AmorphError(f"{n} atoms make a box {L:.1f} Å wide, under twice the cutoff of {pot.name} "
+                          f"({2 * pot.cutoff:g} Å): use at least {n_min} atoms")
+    return n
 
 
 def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 100.0, seed: int = 0,
@@ -297,12 +330,17 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
 
     r = positive_rate(rate_k_ps)
     sysd = get_system(system)
+    seed = V.seed(seed)
     proto = protocol or MeltQuench.for_system(sysd, r)
     proto = MeltQuench(**{**asdict(proto), "rate_k_ps": r}).check()
+    if proto.total_steps() > MAX_MD_STEPS:
+        raise AmorphError(f"melt-quench at {r:g} K/ps needs {proto.total_steps():.3g} MD steps, more than "
+                          f"{MAX_MD_STEPS:.0e} (1 µs): use a faster cooling rate")
     pot = build_potential(sysd)
+    start_density = density_g_cm3 or sysd.melt_start_density_g_cm3 or sysd.default_density_g_cm3
+    check_melt_quench_size(sysd.name, n_atoms, start_density, pot)
     eng = make_engine(pot, engine)
-    start = random_start(sysd.name, n_atoms, density_g_cm3 or sysd.melt_start_density_g_cm3
-                         or sysd.default_density_g_cm3, seed)
+    start = random_start(sysd.name, n_atoms, start_density, seed)
     check_atoms(start, pot)
     out = Path(out_dir) if out_dir else None
     meta = {"system": sysd.name, "n_atoms": n_atoms, "seed": seed, "protocol": asdict(proto)}
@@ -325,6 +363,7 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
                              dt_fs=proto.dt_fs)
     run_stages(sim, proto.stages(), out, progress, cancel, report_every, start=begin, meta=meta)
     glass = sim.atoms()
+    V.finite_result({"positions": glass.positions, "cell": glass.cell.array}, "melt-quench")
     check_no_collapse(glass)
     d_end = dens(glass)
     d_ref = sysd.default_density_g_cm3
@@ -339,8 +378,7 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
                        "potential": pot.name, "protocol": json.dumps(asdict(proto)),
                        "density_g_cm3": round(d_end, 5), "system": sysd.name})
     if out:
-        import ase.io
-        ase.io.write(out / "final.extxyz", glass, format="extxyz")
+        write_structure(glass, out / "final.extxyz", "extxyz")  # atomic: never half a file under the final name
     return glass
 
 
@@ -349,6 +387,8 @@ def melt_quench(system: str = "sio2", n_atoms: int = 3000, rate_k_ps: float = 10
 # sio2-cond's 1 K/ps glasses: BENCHMARKS.md ("MD refinement of generated glasses").
 REFINE_PRESETS = {"min": (0.0, 0.0), "short": (1.0, 0.0), "paper": (25.0, 25.0)}
 REFINE_MAX_PS = 10_000.0
+#: strain range (from zero) of the tensile test's Young's-modulus fit
+YOUNG_FIT_STRAIN = 0.02
 
 
 def parse_refine(text) -> tuple[float, float]:
@@ -389,9 +429,12 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
     check_atoms(atoms, pot)
     if not (math.isfinite(temperature_k) and temperature_k > 0):
         raise AmorphError(f"temperature must be positive, got {temperature_k}")
+    seed = V.seed(seed)
+    nvt_ps = V.number(nvt_ps, "NVT time", "ps", lo=0, hi=REFINE_MAX_PS)
+    npt_ps = V.number(npt_ps, "NPT time", "ps", lo=0, hi=REFINE_MAX_PS)
+    check_no_collapse(atoms, REFINE_MIN_DISTANCE_A)
     eng = make_engine(pot, engine)
     out = _fresh_output(out_dir, "log.jsonl")
-    check_no_collapse(atoms, 0.5)
     relaxed, _ = _relax_start(eng, atoms)
     sim = eng.simulation(relaxed, seed=seed, temperature_k=temperature_k, dt_fs=dt_fs)
     n = lambda ps: int(round(ps * 1000 / dt_fs))  # noqa: E731
@@ -399,13 +442,13 @@ def refine(atoms, engine: str = "auto", seed: int = 0, nvt_ps: float = 25.0, npt
                           ("npt", n(npt_ps), temperature_k, temperature_k, True)] if s[1] > 0]
     run_stages(sim, stages, out, progress, cancel, report_every)
     g = sim.atoms()
+    V.finite_result({"positions": g.positions, "cell": g.cell.array}, "refinement")
     g.arrays.pop("momenta", None)
     g.info.update(plain_info(atoms))  # the generation record (seed, model, schedule...) as plain Python values
     g.info.update({"refined": f"{nvt_ps} ps NVT + {npt_ps} ps NPT at {temperature_k} K", "refine_seed": int(seed),
                    "engine": f"{eng.name}-{eng.platform_name}", "density_g_cm3": round(dens(g), 5)})
     if out:
-        import ase.io
-        ase.io.write(out / "refined.extxyz", g, format="extxyz")
+        write_structure(g, out / "refined.extxyz", "extxyz")  # atomic
     return g
 
 
@@ -486,8 +529,10 @@ def elastic_moduli(atoms, engine: str = "auto", strain: float = 1e-3, fmax: floa
     from amorph_core.md.engine_openmm import EV_A3_TO_GPA
     pot = potential_for(atoms)
     check_atoms(atoms, pot)
-    if not (math.isfinite(strain) and 0 < strain < 0.05):
-        raise AmorphError(f"strain must be in (0, 0.05), got {strain}")
+    strain = V.number(strain, "strain", lo=0, hi=0.05, lo_open=True, hi_open=True)
+    fmax = V.number(fmax, "force tolerance fmax", "eV/Å", lo=1e-6, hi=1.0)
+    max_iter = V.number(max_iter, "max_iter", lo=1, hi=10_000_000, integer=True)
+    check_no_collapse(atoms, MD_MIN_DISTANCE_A)
     cancel = _cb(cancel)
     eng = make_engine(pot, engine, precision="double")
     t0 = time.time()
@@ -519,7 +564,7 @@ def elastic_moduli(atoms, engine: str = "auto", strain: float = 1e-3, fmax: floa
                 "asymmetry_GPa": float(np.abs(C - C.T).max()), "stress0_GPa": (s0 * EV_A3_TO_GPA).round(4).tolist(),
                 "fmax_residual_ev_a": float(max(residuals)), "strain": strain, "volume_a3": float(vol),
                 "engine": f"{eng.name}-{eng.platform_name}", "potential": pot.name, "wall_s": time.time() - t0})
-    return out
+    return V.finite_result(out, "elastic moduli")
 
 
 def elastic_moduli_md(atoms, engine: str = "auto", temperature_k: float = 300.0, strain: float = 0.005,
@@ -585,6 +630,12 @@ def elastic_moduli_md(atoms, engine: str = "auto", temperature_k: float = 300.0,
 
 
 # ------------------------------------------------------------------------------------------------ tensile
+#: strain rates (1/s) a tensile test accepts: above 1e11 1/s a glass cannot follow the strain (no material
+#: response), below 1e7 1/s the run exceeds MAX_MD_STEPS at the default max strain
+TENSILE_RATE_RANGE = (1e7, 1e11)
+TENSILE_MAX_STRAIN = 2.0
+
+
 def tensile_test(atoms, engine: str = "auto", strain_rate_per_s: float = 1e9, max_strain: float = 0.5,
                  temperature_k: float = 300.0, seed: int = 0, dt_fs: float = 1.0, equil_ps: float = 5.0,
                  deform_every: int = 100, sample_every: int = 1000, out_dir=None, progress=None, cancel=None) -> dict:
@@ -600,6 +651,18 @@ def tensile_test(atoms, engine: str = "auto", strain_rate_per_s: float = 1e9, ma
     for name, v in (("strain rate", strain_rate_per_s), ("max strain", max_strain), ("temperature", temperature_k)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise AmorphError(f"{name} must be a positive number, got {v!r}")
+    V.number(strain_rate_per_s, "strain rate", "1/s", lo=TENSILE_RATE_RANGE[0], hi=TENSILE_RATE_RANGE[1])
+    V.number(max_strain, "max strain", lo=0, lo_open=True, hi=TENSILE_MAX_STRAIN)
+    seed = V.seed(seed)
+    n_deform = max_strain / (strain_rate_per_s * dt_fs * 1e-15)
+    if round(n_deform) < 1:
+        raise AmorphError(f"max strain {max_strain:g} is reached in under one {dt_fs:g} fs step at {strain_rate_per_s:g} "
+                          "1/s: use a larger max strain or a slower rate")
+    n_steps = n_deform + equil_ps * 1000 / dt_fs
+    if n_steps > MAX_MD_STEPS:
+        raise AmorphError(f"a tensile test to strain {max_strain:g} at {strain_rate_per_s:g} 1/s needs {n_steps:.3g} "
+                          f"MD steps, more than {MAX_MD_STEPS:.0e}: use a faster rate or a smaller max strain")
+    check_no_collapse(atoms, MD_MIN_DISTANCE_A)
     cancel = _cb(cancel)
     eng = make_engine(pot, engine)
     out = _fresh_output(out_dir, "stress_strain.jsonl")
@@ -640,10 +703,15 @@ def tensile_test(atoms, engine: str = "auto", strain_rate_per_s: float = 1e9, ma
                 "final_stress_gpa": float(sv[-1]), "strain_rate_per_s": strain_rate_per_s,
                 "engine": f"{eng.name}-{eng.platform_name}", "potential": pot.name, "wall_s": time.time() - t0,
                 "n_atoms": len(atoms)})
-    k = max(3, int(0.02 / (sample_every * de_step)))
+    k = max(3, int(YOUNG_FIT_STRAIN / (sample_every * de_step)))  # samples within the first 2 % strain
     x, y = np.array(res["strain"][:k]), sv[:k]
-    res["young_fit_gpa"] = float(np.polyfit(x, y, 1)[0]) if len(x) >= 2 else float("nan")
-    return res
+    if len(x) >= 2:
+        res["young_fit_gpa"] = float(np.polyfit(x, y, 1)[0])
+    else:  # one stress sample has no slope: reported as null with the reason, never NaN
+        res["young_fit_gpa"] = None
+        res["young_fit_note"] = (f"{len(x)} stress sample(s) up to strain {max_strain:g}: a fit needs 2; use a larger "
+                                 "max strain")
+    return V.finite_result(res, "tensile test")
 
 
 # ------------------------------------------------------------------------------------------------ NVE

@@ -56,7 +56,8 @@ def _read_lammps_data(path: Path, type_map: dict | None) -> Atoms:
         except Exception as exc:  # try the next atom style
             last = exc
     else:
-        raise AmorphError(f"{path.name}: looks like a LAMMPS data file but could not be read ({last})")
+        raise AmorphError(f"{path.name}: looks like a LAMMPS data file but could not be read "
+                          f"({_reader_message(last)})")
     types = atoms.arrays.get("type")
     if types is not None and (type_map or set(atoms.get_chemical_symbols()) - known_elements()):
         tm = type_map or get_system(DEFAULT_LAMMPS_SYSTEM).lammps_type_map
@@ -64,8 +65,6 @@ def _read_lammps_data(path: Path, type_map: dict | None) -> Atoms:
             atoms.set_chemical_symbols([tm[int(t)] for t in types])
         except KeyError as exc:
             raise AmorphError(f"{path.name}: LAMMPS atom type {exc} has no element (map: {tm})") from None
-    # unwrap-independent: keep positions wrapped in the cell
-    atoms.wrap()
     for key in ("type", "id", "mmcharges", "initial_charges", "mol-id", "travel"):
         if key in atoms.arrays and key not in ("numbers", "positions"):
             del atoms.arrays[key]
@@ -73,22 +72,26 @@ def _read_lammps_data(path: Path, type_map: dict | None) -> Atoms:
 
 
 def validate_atoms(atoms: Atoms, name: str = "structure", need_cell: bool = True) -> Atoms:
-    """Check that atoms is a usable periodic structure; raise AmorphError saying what is wrong."""
-    if len(atoms) == 0:
-        raise AmorphError(f"{name}: contains no atoms")
-    pos = atoms.get_positions()
-    if not np.all(np.isfinite(pos)):
-        raise AmorphError(f"{name}: coordinates contain NaN or infinite values")
-    if need_cell:
-        cell = atoms.cell
-        if cell.rank < 3 or abs(cell.volume) < 1e-6:
-            raise AmorphError(
-                f"{name}: has no periodic cell (3 lattice vectors are needed; an .xyz file "
-                f"without a Lattice= line has none: use extxyz, CIF, POSCAR or LAMMPS data)"
-            )
-        if not all(atoms.pbc):
-            atoms.pbc = True
-    return atoms
+    """Check that atoms is a usable periodic structure (validation.check_structure); raise AmorphError saying
+    what is wrong."""
+    from amorph_core.validation import check_structure
+
+    return check_structure(atoms, name, need_cell=need_cell)
+
+
+def _reader_message(exc: Exception) -> str:
+    """A reader's failure in words a user can act on: its own message where that is one (a short ValueError
+    naming the problem), a plain description where the reader tripped over its own internals."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "binary content where text was expected"
+    if isinstance(exc, KeyError):
+        return "unknown element symbol or atom type"
+    text = str(exc).splitlines()[0].strip() if str(exc).strip() else ""
+    internals = ("local variable", "literal", "array", "shape", "np.", "index", "object", "attribute", "NoneType",
+                 "tuple")
+    if isinstance(exc, ValueError) and text and len(text) <= 120 and not any(w in text for w in internals):
+        return text
+    return "malformed or truncated file"
 
 
 def read_structure(path, format: str | None = None, index=-1, type_map: dict | None = None,
@@ -101,19 +104,20 @@ def read_structure(path, format: str | None = None, index=-1, type_map: dict | N
         raise AmorphError(f"{path}: no such file")
     if path.is_dir():
         raise AmorphError(f"{path}: is a directory, not a structure file")
+    if not path.is_file():
+        raise AmorphError(f"{path}: is not a regular file (a pipe, socket or device)")
     if path.stat().st_size == 0:
         raise AmorphError(f"{path.name}: file is empty")
     fmt = format
     if fmt in (None, "lammps-data", "lammps", "data") and (fmt or _looks_like_lammps_data(path)):
-        atoms = _read_lammps_data(path, type_map)
+        atoms = validate_atoms(_read_lammps_data(path, type_map), path.name, need_cell=need_cell)
+        atoms.wrap()  # keep positions wrapped in the cell (checked finite and non-degenerate first)
+        return atoms
     else:
         try:
             atoms = read(str(path), index=index, format=fmt)
         except Exception as exc:
-            raise AmorphError(
-                f"{path.name}: not a structure file ase can read ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else 'unrecognised format'})"
-            ) from None
+            raise AmorphError(f"{path.name}: not a structure file that can be read ({_reader_message(exc)})") from None
         if isinstance(atoms, list):
             if not atoms:
                 raise AmorphError(f"{path.name}: contains no structures")
