@@ -32,6 +32,21 @@ METRICS = {
 }
 
 
+def entropy_axis(fig: go.Figure, min_span: float = 0.5) -> go.Figure:
+    """A readable entropy axis (nats): at least min_span wide around the data and 3-digit ticks, so that
+    numerical noise of 1e-9 nats does not fill the axis with 10-digit ticks."""
+    ys = [float(y) for tr in fig.data for y in (tr.y or ()) if y is not None and math.isfinite(float(y))]
+    if ys:
+        lo, hi = min(ys), max(ys)
+        if hi - lo < min_span:
+            mid = (hi + lo) / 2
+            lo, hi = mid - min_span / 2, mid + min_span / 2
+        pad = 0.05 * (hi - lo)
+        fig.update_yaxes(range=[lo - pad, hi + pad])
+    fig.update_yaxes(tickformat=".3~g")
+    return fig
+
+
 def pm(stat: dict | None, digits: int = 4) -> str:
     """'mean ± sd (n=N)' from an aggregate entry {mean, sd, n}."""
     if not stat or stat.get("mean") is None or not math.isfinite(stat["mean"]):

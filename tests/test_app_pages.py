@@ -52,8 +52,14 @@ def cuzr_model_dir(tmp_path_factory):
                        system="cuzr")
 
 
-def app(jobs_dir, page=None):
+#: the workspace the tests' sessions share (as one user's bookmarked address would)
+WS = "test-workspace-0001"
+
+
+def app(jobs_dir, page=None, ws=WS):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    if ws:
+        at.query_params["ws"] = ws
     at.run()
     if page:
         at.switch_page(f"pages/{page}.py")
@@ -84,11 +90,14 @@ def test_model_choice_lists_the_systems_shipped_models(jobs_dir):
     box = at.selectbox(key="gen-shipped")
     assert list(box.options) == sio2 and box.value == sio2[0] == DEFAULT_MODELS["sio2"]
     box.set_value(sio2[-1])
-    at.number_input(key="gen-natoms").set_value(3).run()
+    at.selectbox(key="gen-device").set_value("cpu").run()
     at.button(key="gen-run").click().run()
-    job = wait_job(jobs_dir)[0]
-    assert job["params"]["model"] == sio2[-1]  # the choice reaches the job (which then refuses 3 atoms)
-    get_manager(jobs_dir).delete(job["id"])
+    m = get_manager(jobs_dir)
+    jid = at.session_state["my_jobs"][-1]
+    m.cancel(jid)
+    job = m.wait(jid, timeout=120)
+    assert job["params"]["model"] == sio2[-1]  # the choice reaches the job
+    m.delete(job["id"])
     mg = app(jobs_dir, "metallic_glass")
     no_errors(mg)
     assert list(mg.selectbox(key="mg-shipped").options) == (models_for_system("cuzr") or ["(none yet)"])
@@ -106,19 +115,16 @@ def test_generate_form_defaults_and_extrapolation_flag(jobs_dir, model_dir):
     assert any("extrapolation" in w.value for w in at.warning)
     at.toggle(key="gen-dauto").set_value(False).run()
     assert at.number_input(key="gen-density").value == pytest.approx(2.2, abs=0.15)
-    # an impossible request is a clear message from the job, not a traceback
+    # an impossible request is refused by the form (the CLI's checks) before any job is queued
     at.select_slider(key="gen-rate").set_value(1.0)
     at.toggle(key="gen-dauto").set_value(True)
     at.number_input(key="gen-natoms").set_value(3)
     at.selectbox(key="gen-device").set_value("cpu")
     at.text_input(key="gen-model").set_value(model_dir).run()
-    at.button(key="gen-run").click().run()
-    jobs = wait_job(jobs_dir)
-    assert jobs[0]["state"] == "failed" and "too small" in jobs[0]["error"]
-    at.run()
     no_errors(at)
     assert any("too small" in e.value for e in at.error)
-    get_manager(jobs_dir).delete(jobs[0]["id"])
+    assert at.button(key="gen-run").disabled
+    assert not get_manager(jobs_dir).list_jobs()
 
 
 def wait_job(mgr_dir, timeout=240):
@@ -192,6 +198,8 @@ def test_cancel_from_the_page(jobs_dir, model_dir):
     at.run()
     cancel = [b for b in at.button if b.key and b.key.startswith("cancel-")]
     assert cancel, "no cancel button while the job runs"
+    done = m.list_jobs(states=("done",), kind="generate", owner=WS, dismissed=False)
+    assert len(at.success) == len(done), "a running job shows an outcome"  # one state per card: progress
     cancel[0].click().run()
     snap = m.wait(jid, timeout=120)
     assert snap["state"] == "cancelled" and len(snap["results"]) < 3
@@ -424,3 +432,106 @@ def test_cooling_rates_cost_figure_uses_measured_tables(jobs_dir):
     ys = {round(v, 9) for tr in fig["data"] for v in tr["y"]}
     assert round(gen[0]["seconds_per_structure"] / 3600, 9) in ys
     assert round(next(r["hours"] for r in md if r["n_atoms"] == 3000), 9) in ys
+
+
+def test_job_status_is_one_true_state():
+    """A card's state comes from the job's state alone: no 'done' while queued or running, no negative or
+    made-up durations, a failure shows only its error."""
+    from amorph_core import app_support as sup
+
+    base = {"kind": "analyze", "results": [], "created": 100.0}
+    running = dict(base, state="running", started=200.0, finished=None, fraction=0.5, eta_s=30)
+    level, text = sup.job_status(running)
+    assert level == "progress" and "done" not in text and "50%" in text
+    assert sup.job_status(dict(base, state="queued", started=None, finished=None, queue_position=2)) == (
+        "progress", "queued (position 2 in the queue)")
+    assert sup.job_duration_s(running) is None
+    assert sup.job_status(dict(base, state="done", started=200.0, finished=212.0)) == (
+        "success", "done in 12 s: 0 result file(s)")
+    assert sup.job_duration_s(dict(base, started=212.0, finished=200.0)) is None  # clock went back: no number
+    level, text = sup.job_status(dict(base, state="failed", started=200.0, finished=202.0, error="box too small"))
+    assert level == "error" and text == "failed: box too small"
+    gen = dict(base, kind="generate", results=[{"path": "a"}], state="interrupted", started=1.0, finished=2.0)
+    assert sup.job_status(gen) == ("warning", "interrupted: kept 1 structure(s)")
+
+
+def test_failed_job_card_shows_only_its_error_and_can_be_dismissed(jobs_dir, model_dir):
+    """A generation the model refuses (3 atoms, submitted around the form) fails: its card shows the error,
+    no 'done', no Resume (it would fail the same way), and Dismiss removes the card; the job belongs to its
+    workspace: a reload with the same address shows it, another workspace does not."""
+    from amorph_core import app_support as sup
+    from amorph_core.jobs import get_manager
+
+    m = get_manager(jobs_dir)
+    params = sup.generation_params("sio2", 1.0, n_atoms=3, schedule="draft", device="cpu", model=model_dir)
+    jid = m.submit("generate", params, label="three atoms", owner=WS)
+    assert m.wait(jid, timeout=120)["state"] == "failed" and not m.can_resume(jid)
+    at = app(jobs_dir)  # a fresh session with the workspace's address: a reload
+    no_errors(at)
+    assert any("too small" in e.value for e in at.error)
+    assert not any("done" in s.value for s in at.success)
+    assert not [b for b in at.button if b.key and b.key.startswith("resume-")]
+    other = app(jobs_dir, ws="another-visitor-0002")
+    assert not any("too small" in e.value for e in other.error)  # private to its workspace
+    assert "another-visitor-0002" in str(other.query_params["ws"])
+    fresh = app(jobs_dir, ws=None)  # no address: a new workspace is made and put in the address
+    assert sup.valid_workspace(fresh.session_state["workspace"])
+    [dismiss] = [b for b in at.button if b.key == f"dismiss-gen-{jid}"]
+    dismiss.click().run()
+    no_errors(at)
+    assert not any("too small" in e.value for e in at.error)
+    assert m.get(jid)["dismissed"]
+    m.delete(jid)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("gen-natoms", 3, "too small"),
+    ("gen-density", 20.0, "density"),
+    ("gen-box0", 5.0, "too small"),
+])
+def test_form_refuses_impossible_requests_before_they_run(jobs_dir, field, value, message):
+    """The CLI's checks (build_starts) run in the form: the message shows and Generate is disabled."""
+    at = app(jobs_dir)
+    if field == "gen-density":
+        at.toggle(key="gen-dauto").set_value(False).run()
+    if field == "gen-box0":
+        at.radio(key="gen-sizemode").set_value("box (Å)").run()
+    at.number_input(key=field).set_value(value).run()
+    no_errors(at)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert at.button(key="gen-run").disabled  # AppTest, like a browser, cannot press a disabled button
+    assert not any(i.value for i in at.info if "denoising steps" in i.value)  # no cost for an impossible job
+
+
+def test_form_offers_cuda_only_with_a_gpu(jobs_dir):
+    import torch
+
+    at = app(jobs_dir)
+    assert ("cuda" in at.selectbox(key="gen-device").options) == torch.cuda.is_available()
+    from amorph_core import app_support as sup
+    from amorph_core.errors import AmorphError
+
+    with pytest.raises(AmorphError, match="no CUDA GPU: choose the device 'auto' or 'cpu'"):
+        sup.check_generation(sup.generation_params("sio2", 1.0, n_atoms=192, device="cuda"), cuda_available=False)
+
+
+def test_form_shows_box_steps_and_a_measured_time_estimate(jobs_dir):
+    """Before Generate: the box, the step count and a time from the measured per-atom-step cost, which is
+    within a factor of 2 of every run the cost table was measured from."""
+    from amorph_core import app_support as sup
+
+    at = app(jobs_dir)
+    at.selectbox(key="gen-device").set_value("cpu").run()
+    at.selectbox(key="gen-schedule").set_value("draft").run()
+    [cost] = [i.value for i in at.info if "denoising steps" in i.value]
+    assert "192 atoms" in cost and "Å box" in cost and "100 denoising steps" in cost and "CPU" in cost
+    table = sup.read_generation_estimate()
+    assert table is not None, "assets/generation_estimate.json is missing (benchmarks/bench_generation_estimate.py)"
+    est = sup.estimate_generation_s(192, 100, 1, "cpu", table)
+    assert f"about {sup.fmt_duration(est)}" in cost
+    runs = table["runs"]
+    assert len({r["n_atoms"] for r in runs}) >= 3
+    for r in runs:
+        ratio = sup.estimate_generation_s(r["n_atoms"], r["n_steps"], 1, "cpu", table) / r["seconds"]
+        assert 0.5 <= ratio <= 2.0, r
+    assert sup.estimate_generation_s(192, 100, 1, "cuda", {"devices": {}}) is None

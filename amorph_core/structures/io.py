@@ -120,6 +120,25 @@ def _metadata_comment(atoms: Atoms) -> str:
     return "amorph " + json.dumps(meta, sort_keys=True)
 
 
+def _lammps_export(atoms: Atoms) -> dict:
+    """ase write_lammps_data arguments for a structure, and its type map and charges recorded in atoms.info
+    (the file's first line): a Masses section with element comments (ase and LAMMPS read the elements back),
+    types ordered O, Si (the DM2 files' 1 = O, 2 = Si) then alphabetically, and for a-SiO2 atom_style charge
+    with the BJP charges, so that `read_data` works with the shipped potential (amorph_core.md)."""
+    order = sorted(set(atoms.get_chemical_symbols()), key=lambda s: ({"O": 1, "Si": 2}.get(s, 3), s))
+    atoms.info["lammps_types"] = " ".join(f"{i + 1}={el}" for i, el in enumerate(order))
+    style = "atomic"
+    if set(order) <= {"Si", "O"}:
+        from amorph_core.md.potentials import BJPPotential
+
+        charges = BJPPotential().charges
+        atoms.set_initial_charges([charges[el] for el in atoms.get_chemical_symbols()])
+        atoms.info["lammps_charges"] = " ".join(f"{el}={charges[el]:g}" for el in order)
+        style = "charge"
+    atoms.info["lammps_atom_style"] = style
+    return {"atom_style": style, "specorder": order, "masses": True, "units": "metal"}
+
+
 def structure_to_bytes(atoms: Atoms, fmt: str = "extxyz") -> bytes:
     """Serialise a structure for download; generation parameters are embedded where the format allows."""
     if fmt not in EXPORT_FORMATS:
@@ -133,8 +152,7 @@ def structure_to_bytes(atoms: Atoms, fmt: str = "extxyz") -> bytes:
     buf = io.BytesIO() if binary else io.StringIO()
     kwargs = {}
     if ase_fmt == "lammps-data":
-        kwargs = {"atom_style": "atomic", "specorder": sorted(set(atoms.get_chemical_symbols()),
-                                                               key=lambda s: {"O": 1, "Si": 2}.get(s, 3))}
+        kwargs = _lammps_export(atoms)
     if ase_fmt == "vasp":
         kwargs = {"direct": True, "sort": True}
     write(buf, atoms, format=ase_fmt, **kwargs)
