@@ -357,7 +357,8 @@ def export_stem(atoms) -> str:
     (the parts that are known; an upload keeps its own name in front)."""
     info = plain_info(atoms)
     parts = [] if "seed" in info or "system" in info else [_slug(Path(str(info.get("source", "structure"))).stem)]
-    parts.append(_slug(info.get("system", "glass")))
+    if info.get("system"):
+        parts.append(_slug(info["system"]))
     parts.append(f"{len(atoms)}at")
     if info.get("cooling_rate_k_ps") is not None:
         parts.append(f"{float(info['cooling_rate_k_ps']):g}Kps")
