@@ -108,19 +108,59 @@ def defect_classes(atoms, system: str) -> dict:
     return out
 
 
-def slab(atoms, axis: str = "z", center_frac: float = 0.5, thickness_a: float = 5.0):
-    """The atoms within thickness_a (Å) of the plane at center_frac along axis (periodic), cell kept."""
+def slab_mask(atoms, axis: str = "z", center_frac: float = 0.5, thickness_a: float = 5.0) -> np.ndarray:
+    """Which atoms lie within thickness_a (Å) of the plane at center_frac along axis (periodic)."""
     ax = "xyz".index(axis)
     if not 0 <= center_frac <= 1:
         raise AmorphError("slab position must be a fraction of the box between 0 and 1")
-    frac = atoms.get_scaled_positions(wrap=True)[:, ax]
-    length = atoms.cell.lengths()[ax]
     if thickness_a <= 0:
         raise AmorphError("slab thickness must be positive (Å)")
+    frac = atoms.get_scaled_positions(wrap=True)[:, ax]
     d = (frac - center_frac + 0.5) % 1.0 - 0.5
-    sub = atoms[np.abs(d) * length <= thickness_a / 2]
+    return np.abs(d) * atoms.cell.lengths()[ax] <= thickness_a / 2
+
+
+def slab(atoms, axis: str = "z", center_frac: float = 0.5, thickness_a: float = 5.0):
+    """The atoms within thickness_a (Å) of the plane at center_frac along axis (periodic), cell kept."""
+    sub = atoms[slab_mask(atoms, axis, center_frac, thickness_a)]
     sub.info = dict(atoms.info)
     return sub
+
+
+def defects_in(defects: dict, mask) -> dict:
+    """Defect classes of a whole structure ({'Si3': [indices]}) restricted to the atoms a mask keeps, with
+    indices renumbered as in atoms[mask]: a slab shows the defects of the glass, not bonds the cut removed."""
+    mask = np.asarray(mask, bool)
+    new_index = np.cumsum(mask) - 1
+    out = {}
+    for name, idx in defects.items():
+        kept = [int(new_index[i]) for i in idx if mask[i]]
+        if kept:
+            out[name] = kept
+    return out
+
+
+def color_legend(color_by: str, symbols, defects: dict | None = None) -> list:
+    """(label, colour) pairs for the 3D view's legend, in the colours viewer_html draws."""
+    if color_by == "defect":
+        return [(f"{name} ({len(idx)})", DEFECT_COLORS[k % len(DEFECT_COLORS)])
+                for k, (name, idx) in enumerate(sorted((defects or {}).items())) if idx] + [("4-/2-fold", "#c8c8c8")]
+    return [(el, ELEMENT_COLORS.get(el, "#909090")) for el in sorted(set(symbols))]
+
+
+#: an effective pore radius (Å) below which the pore has closed: narrower than an oxygen atom, no surface left
+CLOSED_PORE_R_A = 1.5
+
+
+def pore_closed(pores: dict) -> str | None:
+    """A warning when a pore analysis found the pore closed (r_eff below CLOSED_PORE_R_A), None otherwise:
+    an NBO surface density is then meaningless."""
+    r = pores.get("r_eff_a")
+    if r is not None and math.isfinite(r) and r >= CLOSED_PORE_R_A:
+        return None
+    shown = f"{r:.2f} Å" if r is not None and math.isfinite(r) else "none"
+    return (f"the pore closed during generation (effective radius {shown}, below {CLOSED_PORE_R_A:g} Å): there is "
+            f"no pore surface, so no NBO density is reported; try a larger pore radius or a lower wall density")
 
 
 def _xyz_text(atoms) -> str:
@@ -459,6 +499,30 @@ def trend_by_rate(results: list, key: str) -> tuple:
     rates = sorted(groups)
     stats = [mean_sd(groups[r]) for r in rates]
     return rates, [s[0] for s in stats], [s[1] for s in stats], [s[2] for s in stats]
+
+
+def by_size(results: list) -> dict:
+    """analyze_structure results grouped by atom count {n_atoms: [results]}, smallest first: size-dependent
+    numbers (entropy grows like ln N) are only compared within a group."""
+    groups: dict = {}
+    for r in results:
+        n = r.get("n_atoms") or sum((r.get("composition") or {}).values())
+        groups.setdefault(int(n), []).append(r)
+    return dict(sorted(groups.items()))
+
+
+def rates_to_show(rates, trained_range, k: int = 4) -> list:
+    """At most k cooling rates for side-by-side views: those inside the trained range first (spread over it,
+    its ends included), then the others; sorted."""
+    lo, hi = trained_range
+    inside = sorted(r for r in rates if lo <= r <= hi)
+    outside = sorted(r for r in rates if not lo <= r <= hi)
+
+    def spread(xs, m):
+        return xs if len(xs) <= m else [xs[round(i * (len(xs) - 1) / (m - 1))] for i in range(m)] if m > 1 else xs[:m]
+
+    picked = spread(inside, k)
+    return sorted(picked + spread(outside, k - len(picked)))
 
 
 def volume_histograms(results: list, bins: int = 40, lo: float = 10.0, hi: float = 40.0) -> dict:

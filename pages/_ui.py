@@ -121,12 +121,12 @@ MAX_CARDS = 4
 
 
 def _jobs_to_show(kind: str | None, match=None) -> tuple:
-    """(this workspace's undismissed jobs of a kind whose params pass match, newest first; the number of other
+    """(this workspace's undismissed jobs of a kind that pass match(job), newest first; the number of other
     workspaces' jobs queued or running in the GPU lane)."""
     m = manager()
     ws = workspace()
     jobs = [j for j in m.list_jobs(kind=kind, owner=ws, dismissed=False)
-            if match is None or match(j["params"])]
+            if match is None or match(j)]
     others = [j for j in m.queue("gpu") if j.get("owner") != ws]
     return jobs, len(others)
 
@@ -161,7 +161,7 @@ def _static_jobs(kind, key, match):
 
 
 def job_panel(kind: str | None = "generate", key: str = "jobs", match=None) -> None:
-    """This workspace's jobs (of a kind, params passing match) with progress, ETA, entropy chart, cancel,
+    """This workspace's jobs (of a kind, passing match(job): a page shows its own) with progress, ETA, entropy chart, cancel,
     resume and dismiss; polls while any is active."""
     jobs, others = _jobs_to_show(kind, match)
     if any(j["state"] not in FINAL for j in jobs) or others:
@@ -212,7 +212,7 @@ def pick_structure(key: str, allow_upload: bool = True, allow_reference: bool = 
     if src == "generated":
         rows = [r for r in result_rows() if system is None or r["params"].get("system") == system]
         if not rows:
-            st.info("No generated structures yet: start one on the Generate page.", icon="ℹ️")
+            st.info("No generated structures yet: start one on the Generate page.", icon=":material/info:")
             return None
         paths = [r["path"] for r in rows]
         labels = {r["path"]: result_label(r) for r in rows}
@@ -264,24 +264,28 @@ def structure_viewer(atoms, key: str, system: str | None = None, height: int = 5
                          help="auto: balls+sticks up to 5k atoms, sticks up to 20k, lines above")
     color_by = c2.selectbox("Colour by", ["element", "coordination defect"], key=f"{key}-color")
     use_slab = c3.toggle("Slab view", key=f"{key}-slab", help="show a slice: useful for pores and big boxes")
-    shown = atoms
+    shown, mask = atoms, None
     if use_slab:
         s1, s2, s3 = st.columns(3)
         axis = s1.selectbox("Slab normal", ["z", "x", "y"], key=f"{key}-axis")
         pos = s2.slider("Position (fraction of box)", 0.0, 1.0, 0.5, 0.01, key=f"{key}-pos")
         thick = s3.slider("Thickness (Å)", 1.0, float(max(2.0, atoms.cell.lengths().max())), 6.0, 0.5,
                           key=f"{key}-thick")
+        mask = sup.slab_mask(atoms, axis, pos, thick)
         shown = sup.slab(atoms, axis, pos, thick)
     defects = None
     if color_by == "coordination defect":
         try:
             sysname = system or guess_system(atoms.get_chemical_symbols()).name
-            defects = sup.defect_classes(shown, sysname)
+            defects = sup.defect_classes(atoms, sysname)  # bonds of the whole glass, also across the slab's faces
+            if mask is not None:
+                defects = sup.defects_in(defects, mask)
+            where = "in the slab" if mask is not None else "in the glass"
             if defects:
-                st.caption("Defects shown as spheres: " + ", ".join(
+                st.caption(f"Coordination defects {where}, shown as spheres: " + ", ".join(
                     f"{k}: {len(v)}" for k, v in sorted(defects.items())))
             else:
-                st.caption("No coordination defects (every Si 4-fold, every O 2-fold).")
+                st.caption(f"No coordination defects {where} (every Si 4-fold, every O 2-fold).")
         except AmorphError as exc:
             show_error(exc)
             color_by = "element"
@@ -291,6 +295,10 @@ def structure_viewer(atoms, key: str, system: str | None = None, height: int = 5
     html = sup.viewer_html(shown, style=style, color_by="defect" if defects is not None else "element",
                            defects=defects, height=height)
     st.iframe(html, height=height + 20)
+    st.markdown("Colours: " + " ".join(
+        f'<span style="color:{c}">●</span> {name}' for name, c in
+        sup.color_legend("defect" if defects is not None else "element", shown.get_chemical_symbols(), defects)),
+        unsafe_allow_html=True)
     st.caption(f"{len(shown)} of {n} atoms shown · cell {' × '.join(f'{x:.2f}' for x in atoms.cell.lengths())} Å"
                " · drag to rotate, scroll to zoom")
 
@@ -310,7 +318,16 @@ def download_buttons(atoms, stem: str, key: str) -> None:
             col.caption(f"{fmt}: {exc}")
             continue
         col.download_button(f"{fmt}", data, file_name=f"{stem}{suffix}", key=f"{key}-dl-{fmt}",
-                            mime="chemical/x-extxyz" if fmt == "extxyz" else "text/plain", icon="⬇️")
+                            mime="chemical/x-extxyz" if fmt == "extxyz" else "text/plain", icon=":material/download:")
+
+
+def csv_download(records: list, stem: str, key: str) -> None:
+    """A button that downloads the plotted numbers (a list of flat dicts) as CSV."""
+    import pandas as pd
+
+    if records:
+        st.download_button("CSV of the plotted data", pd.DataFrame(records).to_csv(index=False).encode(),
+                           file_name=f"{stem}.csv", mime="text/csv", key=key, icon=":material/download:")
 
 
 # --------------------------------------------------------------------------- analysis jobs

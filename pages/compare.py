@@ -148,8 +148,8 @@ else:
     if b2.button("Elastic moduli", icon=":material/fitness_center:", key="md-moduli", disabled=bool(md_refusal)):
         _ui.submit_job("moduli", {"paths": [target], "engine": engine, "purpose": "compare"},
                        f"elastic moduli of {labels[target]}", "md-mod-job")
-    _ui.job_panel("refine", key="md-ref")
-    _ui.job_panel("moduli", key="md-mod")
+    _ui.job_panel("refine", key="md-ref", match=lambda j: j["params"].get("purpose") == "compare")
+    _ui.job_panel("moduli", key="md-mod", match=lambda j: j["params"].get("purpose") == "compare")
     rjob, _ = _ui.job_result("md-refine-job", "refine", "compare")
     if rjob is not None and rjob["state"] == "done" and rjob["results"]:
         st.success("Refined structure ready (the Structure page lists it among the generated ones, marked "

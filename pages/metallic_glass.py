@@ -35,7 +35,7 @@ with st.expander("New Cu₅₀Zr₅₀ glass", expanded=True):
         params = None
     if st.button("Generate", type="primary", icon="▶️", disabled=params is None, key="mg-run"):
         _forms.submit(params, label)
-_ui.job_panel("generate", key="mg")
+_ui.job_panel("generate", key="mg", match=lambda j: j["params"].get("system") == "cuzr")
 
 rows = [r for r in _ui.result_rows() if r["params"].get("system") == "cuzr"]
 if not rows:
@@ -51,7 +51,7 @@ if chosen:
         _ui.submit_job("analyze", {"paths": chosen, "system": "cuzr", "rings": False, "entropy": False,
                                    "voronoi": True, "per_atom": True, "references": have_refs,
                                    "purpose": "metallic"}, f"Cu50Zr50 analysis ({len(chosen)})", "mg-job")
-_ui.job_panel("analyze", key="mg-an")
+_ui.job_panel("analyze", key="mg-an", match=lambda j: j["params"].get("purpose") == "metallic")
 job, res = _ui.job_result("mg-job", "analyze", "metallic")
 if res is not None and res["generated"]:
     gen, ref = res["generated"], res["reference"]

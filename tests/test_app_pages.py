@@ -360,7 +360,8 @@ def test_cooling_rates_offers_the_shipped_examples(jobs_dir):
     at.toggle(key="cr-examples").set_value(True).run()
     titles = [m.value for m in at.markdown if m.value.startswith("**") and "K/ps" in m.value]
     if all(t.endswith("· example") for t in titles):  # no glasses of one's own in this jobs folder yet
-        assert [t.split(" K/ps")[0] for t in titles] == ["**0.01", "**1", "**10", "**1000"], titles
+        # the trained range first (0.1 and 100 included); 0.01 and 1000 would be flagged as extrapolation
+        assert [t.split(" K/ps")[0] for t in titles] == ["**0.1", "**1", "**10", "**100"], titles
         assert len(at.get("iframe")) == 4
     else:  # one's own glasses come first in the side-by-side view
         assert not any("example" in t for t in titles), titles
@@ -596,3 +597,84 @@ def test_download_names_say_what_the_structure_is():
     assert names[1] == "sio2_192at_1Kps_draft_seed0_jobj1"
     up = Atoms("Si", cell=[5, 5, 5], pbc=True, info={"source": "my glass.xyz"})
     assert sup.export_stem(up) == "my-glass_1at"
+
+
+def test_sizes_are_never_mixed_silently():
+    """Trends group by size, a size mismatch with the references is flagged, the live chart names its ceiling."""
+    import math
+
+    from amorph_core import app_support as sup
+
+    res = [{"n_atoms": 66, "info": {"cooling_rate_k_ps": 1.0}, "summary": {"entropy_nats": 4.2}},
+           {"n_atoms": 3000, "info": {"cooling_rate_k_ps": 1.0}, "summary": {"entropy_nats": 6.6}},
+           {"n_atoms": 3000, "info": {"cooling_rate_k_ps": 1.0}, "summary": {"entropy_nats": 6.5}}]
+    groups = sup.by_size(res)
+    assert list(groups) == [66, 3000]
+    assert sup.trend_by_rate(groups[3000], "entropy_nats")[1] == [pytest.approx(6.55)]
+    warn = sup.size_mismatch([66], [3000] * 24)
+    assert "66 atoms" in warn and "3,000 atoms" in warn and f"{math.log(3000 / 66):.2f} nats" in warn
+    assert sup.size_mismatch([3000, 3000], [3000]) is None
+    title = sup.entropy_chart_title({"n_atoms": 192})
+    assert "192 atoms" in title and f"ln N = {math.log(192):.2f}" in title
+
+
+def test_slab_counts_the_glass_defects_not_the_cut_bonds():
+    """A slab shows the whole glass's under/over-coordinated atoms that lie in it: cutting bonds at its faces
+    makes no defects (a perfect network stays perfect in any slab)."""
+    import numpy as np
+
+    from amorph_core import app_support as sup
+    from amorph_core.structures import read_structure
+
+    glass = read_structure(EXAMPLE_GLASS[0]) if EXAMPLE_GLASS else pytest.skip("no example glass")
+    whole = sup.defect_classes(glass, "sio2")
+    mask = sup.slab_mask(glass, "z", 0.5, 6.0)
+    in_slab = sup.defects_in(whole, mask)
+    expected = {k: int(np.sum(mask[v])) for k, v in whole.items() if np.sum(mask[v])}
+    assert {k: len(v) for k, v in in_slab.items()} == expected
+    cut = sup.defect_classes(sup.slab(glass, "z", 0.5, 6.0), "sio2")  # what the view showed before
+    assert sum(map(len, cut.values())) > sum(map(len, in_slab.values()))
+    sub = glass[mask]
+    for name, idx in in_slab.items():  # renumbered to the slab's atoms, same elements
+        assert all(sub[i].symbol == name.rstrip("0123456789") for i in idx)
+    legend = sup.color_legend("defect", sub.get_chemical_symbols(), in_slab)
+    assert [c for _, c in legend][:len(in_slab)] == sup.DEFECT_COLORS[:len(in_slab)]
+    assert sup.color_legend("element", ["Si", "O"]) == [("O", sup.ELEMENT_COLORS["O"]), ("Si", sup.ELEMENT_COLORS["Si"])]
+
+
+def test_closed_pore_is_flagged_not_reported():
+    from amorph_core import app_support as sup
+
+    assert "closed" in sup.pore_closed({"r_eff_a": 0.25, "nbo_per_nm2": 36.4})
+    assert "closed" in sup.pore_closed({"r_eff_a": float("nan")})
+    assert sup.pore_closed({"r_eff_a": 3.8, "nbo_per_nm2": 3.1}) is None
+
+
+def test_plots_sane_axes_fixed_colours_integer_ticks():
+    import plotly.graph_objects as go
+
+    from pages import _plots
+
+    fig = go.Figure(go.Scatter(x=[0, 1, 2], y=[5.2, 5.2 + 1e-9, 5.2 - 1e-9]))
+    _plots.entropy_axis(fig)
+    lo, hi = fig.layout.yaxis.range
+    assert hi - lo >= 0.5 and fig.layout.yaxis.tickformat == ".3~g"
+    pdf = {"r_a": [1, 2], "partials": {"Si-O": [0, 1]}}
+    for fig in (_plots.pdf_figure({"generated": pdf, "MD": pdf}), _plots.pdf_figure({"MD": pdf, "generated": pdf}),
+                _plots.histogram_figure({"MD": {"centers": [1], "density": [1]},
+                                         "generated": {"centers": [1], "density": [1]}}, "t", "x")):
+        assert {t.name: t.line.color for t in fig.data} == {"generated": "#d62728", "MD": "#1f77b4"}
+    trend = _plots.trend_figure({"generated, 66 atoms": ([1], [1], [0]), "generated, 3,000 atoms": ([1], [1], [0]),
+                                 "MD reference, 3,000 atoms": ([1], [1], [0])}, "t", "y")
+    assert [(t.line.color, t.line.dash) for t in trend.data] == [("#d62728", "solid"), ("#d62728", "dash"),
+                                                                  ("#1f77b4", "solid")]
+    ov = _plots.overlap_figure({"Gen|Gen": [[1, 0.5, 0.2], [0.5, 1, 0.1], [0.2, 0.1, 1]]})
+    assert list(ov.layout.xaxis.tickvals) == [0, 1, 2] and list(ov.layout.xaxis.ticktext) == ["1", "2", "3"]
+
+
+def test_cooling_rates_teaching_view_prefers_the_trained_range():
+    from amorph_core import app_support as sup
+
+    assert sup.rates_to_show([0.01, 0.1, 1.0, 10.0, 100.0, 1000.0], (0.1, 100.0)) == [0.1, 1.0, 10.0, 100.0]
+    assert sup.rates_to_show([0.01, 1.0, 1000.0], (0.1, 100.0)) == [0.01, 1.0, 1000.0]
+    assert sup.rates_to_show([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100], (0.1, 100.0)) == [0.1, 1, 10, 100]
