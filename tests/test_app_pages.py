@@ -678,3 +678,35 @@ def test_cooling_rates_teaching_view_prefers_the_trained_range():
     assert sup.rates_to_show([0.01, 0.1, 1.0, 10.0, 100.0, 1000.0], (0.1, 100.0)) == [0.1, 1.0, 10.0, 100.0]
     assert sup.rates_to_show([0.01, 1.0, 1000.0], (0.1, 100.0)) == [0.01, 1.0, 1000.0]
     assert sup.rates_to_show([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100], (0.1, 100.0)) == [0.1, 1, 10, 100]
+
+
+def test_messages_name_the_users_file_not_internals(jobs_dir):
+    """An upload that cannot be read is reported under its own name, without temp-file names or Python class
+    names; other errors lose the class name too."""
+    from amorph_core import app_support as sup
+    from amorph_core.errors import AmorphError
+
+    with pytest.raises(AmorphError) as err:
+        sup.read_upload("glass.xyz", b"\xff\xfe\x00garbage\x80\x81")
+    msg = str(err.value)
+    assert "glass.xyz" in msg and "amorph-upload-" not in msg and "Error:" not in msg, msg
+    assert sup.user_message(ValueError("bad thing")) == "unexpected problem: bad thing"
+    assert sup.user_message(AmorphError("x: UnicodeDecodeError: 'utf-8' codec")) == "x: 'utf-8' codec"
+
+
+def test_icons_are_material_and_about_is_consistent(jobs_dir):
+    """No emoji (they render as empty boxes without an emoji font): page icons and titles use Material icons;
+    the About page's training time agrees with its table and the citation points to the paper's page."""
+    import re
+
+    pat = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F]")
+    for f in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        assert not pat.search(f.read_text()), f"emoji in {f.name}"
+    at = app(jobs_dir, "about")
+    no_errors(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "kaiyang1010.github.io/DM2" in text and "47 minutes" not in text
+    if at.dataframe:
+        assert "last training stage (min)" in at.dataframe[0].value.columns
+    mg = app(jobs_dir, "metallic_glass")
+    assert not any("cooling-rate regression" in t.label for t in mg.toggle)
