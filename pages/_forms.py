@@ -33,7 +33,7 @@ def _has_cuda() -> bool:
 
 
 def default_schedule(names) -> str:
-    """A preset that gives a first result in under a minute: 'draft' on a CPU; on a GPU the paper's schedule
+    """The quickest useful preset: 'draft' on a CPU (the form shows its measured time); on a GPU the paper's schedule
     (about 21 s for 3,000 atoms with the default model on an H100 with CUDA graphs, and the best measured
     quality; BENCHMARKS.md)."""
     for want in (("paper", "fast") if _has_cuda() else ("draft", "quick")):

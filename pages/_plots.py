@@ -17,6 +17,8 @@ METRICS = {
     "angle_SiOSi_mean_deg": ("Si-O-Si angle", "°"),
     "angle_SiOSi_sd_deg": ("Si-O-Si angle spread (sd)", "°"),
     "shortest_SiO_a": ("shortest Si-O", "Å"),
+    "Q4_fraction": ("Q4: Si with 4 bridging O", "fraction"),
+    "Q3_fraction": ("Q3: Si with 3 bridging O", "fraction"),
     "entropy_nats": ("QUESTS entropy", "nats"),
     "rings_3_per_Si": ("3-rings per Si", ""),
     "rings_4_per_Si": ("4-rings per Si", ""),
@@ -61,6 +63,43 @@ def entropy_axis(fig: go.Figure, min_span: float = 0.5) -> go.Figure:
         pad = 0.05 * (hi - lo)
         fig.update_yaxes(range=[lo - pad, hi + pad])
     fig.update_yaxes(tickformat=".3~g")
+    return fig
+
+
+def figure_records(fig: go.Figure) -> list:
+    """The numbers a figure plots, one flat dict per point (trace name, panel, x, y, error; heatmap cells as
+    row, column, value): what its CSV download holds."""
+    titles = [a.text for a in (fig.layout.annotations or ())]
+    out = []
+    for tr in fig.data:
+        panel = getattr(tr, "xaxis", None) or "x"
+        k = int(panel[1:] or 1) - 1
+        base = {"series": tr.name or "", "panel": titles[k] if k < len(titles) else ""}
+        if isinstance(tr, go.Heatmap):
+            for i, row in enumerate(tr.z or ()):
+                out += [dict(base, row=i + 1, column=j + 1, value=v) for j, v in enumerate(row)]
+            continue
+        err = list(tr.error_y.array) if getattr(tr, "error_y", None) is not None and tr.error_y.array is not None \
+            else None
+        for i, (x, y) in enumerate(zip(tr.x if tr.x is not None else (), tr.y if tr.y is not None else ())):
+            rec = dict(base, x=x, y=y)
+            if err is not None and i < len(err):
+                rec["error"] = err[i]
+            out.append(rec)
+    return out
+
+
+def qn_figure(sets: dict, former: str = "Si", anion: str = "O") -> go.Figure:
+    """sets: {label: {"0": fraction, ..., "4": ...}}; bars of the Qn distribution (Qn: a former with n
+    bridging anions)."""
+    fig = go.Figure()
+    for c, (label, q) in enumerate(sets.items()):
+        if q:
+            ns = sorted(q, key=int)
+            fig.add_trace(go.Bar(x=[f"Q{n}" for n in ns], y=[q[n] for n in ns], name=label,
+                                 marker_color=set_color(label, c)))
+    fig.update_layout(title=f"Qn distribution ({former} with n bridging {anion})", xaxis_title="Qn",
+                      yaxis_title=f"fraction of {former}", barmode="group", **LAYOUT)
     return fig
 
 

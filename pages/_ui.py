@@ -81,6 +81,12 @@ def entropy_figure(job: dict) -> go.Figure:
     fig.update_layout(xaxis_title="denoising step", yaxis_title="information entropy H (nats/atom)",
                       height=320, margin=dict(l=10, r=10, t=30, b=10),
                       title=sup.entropy_chart_title(job.get("params") or {}))
+    n = (job.get("params") or {}).get("n_atoms")
+    if n:
+        import math
+
+        fig.add_hline(y=math.log(n), line_dash="dot", line_color="#888888",
+                      annotation_text="ln N: every environment distinct")
     _plots.entropy_axis(fig)
     return fig
 
@@ -319,6 +325,12 @@ def download_buttons(atoms, stem: str, key: str) -> None:
             continue
         col.download_button(f"{fmt}", data, file_name=f"{stem}{suffix}", key=f"{key}-dl-{fmt}",
                             mime="chemical/x-extxyz" if fmt == "extxyz" else "text/plain", icon=":material/download:")
+
+
+def chart(fig, key: str, stem: str | None = None) -> None:
+    """A plotly figure and, under it, a CSV download of the numbers it plots."""
+    st.plotly_chart(fig, width="stretch", key=key)
+    csv_download(_plots.figure_records(fig), stem or key, key=f"{key}-csv")
 
 
 def csv_download(records: list, stem: str, key: str) -> None:

@@ -101,22 +101,26 @@ if res is not None:
                                                          "n": len(rf_r[p])}) if rf_r.get(p) else "–"}
         for p, v in rf_g.items()]), hide_index=True, width="stretch")
     st.caption("PDF R-factor: " + res.get("pdf_r_factor_definition", ""))
-    st.plotly_chart(_plots.pdf_figure({"generated": res["mean_pdf_generated"], "MD": res["mean_pdf_reference"]}),
-                    width="stretch", key="cmp-pdf")
+    _ui.chart(_plots.pdf_figure({"generated": res["mean_pdf_generated"], "MD": res["mean_pdf_reference"]}),
+              key="cmp-pdf")
     if res.get("angle_histograms_generated"):
         cols = st.columns(len(res["angle_histograms_generated"]))
         for col, k in zip(cols, res["angle_histograms_generated"]):
-            col.plotly_chart(_plots.histogram_figure(
-                {"generated": res["angle_histograms_generated"][k], "MD": res["angle_histograms_reference"][k]},
-                k.replace("angle_", "").replace("_deg", "") + " bond angles", "angle (°)", "probability density (1/°)"),
-                width="stretch", key=f"cmp-{k}")
+            with col:
+                _ui.chart(_plots.histogram_figure(
+                    {"generated": res["angle_histograms_generated"][k], "MD": res["angle_histograms_reference"][k]},
+                    k.replace("angle_", "").replace("_deg", "") + " bond angles", "angle (°)",
+                    "probability density (1/°)"), key=f"cmp-{k}")
     if res.get("rings_generated"):
-        st.plotly_chart(_plots.rings_figure({"generated": res["rings_generated"], "MD": res["rings_reference"]}),
-                        width="stretch", key="cmp-rings-fig")
+        _ui.chart(_plots.rings_figure({"generated": res["rings_generated"], "MD": res["rings_reference"]}),
+                  key="cmp-rings-fig")
+    if res.get("qn_generated"):
+        _ui.chart(_plots.qn_figure({"generated": res["qn_generated"], "MD": res.get("qn_reference")}),
+                  key="cmp-qn")
     if res.get("overlap_gen_gen") is not None:
         s = res["summary"]
-        st.plotly_chart(_plots.overlap_figure({"Gen|Gen": res["overlap_gen_gen"], "Sim|Sim": res["overlap_sim_sim"],
-                                               "Gen|Sim": res["overlap_gen_sim"]}), width="stretch", key="cmp-ov")
+        _ui.chart(_plots.overlap_figure({"Gen|Gen": res["overlap_gen_gen"], "Sim|Sim": res["overlap_sim_sim"],
+                                         "Gen|Sim": res["overlap_gen_sim"]}), key="cmp-ov")
         st.caption(f"Mean overlaps: Gen|Gen {s.get('overlap_gen_gen_mean', float('nan')):.3f} · "
                    f"Sim|Sim {s.get('overlap_sim_sim_mean', float('nan')):.3f} · "
                    f"Gen|Sim {s.get('overlap_gen_sim_mean', float('nan')):.3f} (off-diagonal means for Gen|Gen and "

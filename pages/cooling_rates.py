@@ -15,8 +15,8 @@ from pages import _forms, _plots, _ui
 SYS = get_system("sio2")
 st.title(":material/thermostat: Cooling rates")
 st.caption("Glasses quenched faster are less relaxed: lower density, more disorder (higher entropy), wider Si-O-Si "
-           "angles. The model makes glasses 'as if' quenched at any rate in seconds; melt-quench MD takes hours "
-           "to months (paper Fig. 3).")
+           "angles. The model makes glasses 'as if' quenched at any rate in seconds on a GPU (minutes on a CPU); "
+           "melt-quench MD takes hours to months (paper Fig. 3).")
 
 # ----------------------------------------------------------------- generate a series
 with st.expander("Generate a series across cooling rates", expanded=False):
@@ -101,7 +101,7 @@ if res is not None:
         if series:
             st.plotly_chart(_plots.trend_figure(series, f"{title} vs cooling rate", f"{title} ({unit})"),
                             width="stretch", key=f"cr-{key}")
-            _ui.csv_download(csv, f"cooling-rate-trend_{key}", key=f"cr-csv-{key}")
+            _ui.csv_download(csv, f"cooling-rate-trend_{key}", key=f"cr-{key}-csv")
     st.caption("Points: mean over the structures of one size at a rate; error bars: sample standard deviation. "
                "Each size is its own series (QUESTS entropy grows like ln N, so sizes are not pooled).")
 
@@ -141,7 +141,7 @@ if mres is not None and mres["results"]:
                                      name=f"{col.split()[0]} {'MD' if ref else 'generated'}"))
     fig.update_layout(title="Bulk (K) and shear (G) moduli", xaxis_type="log", xaxis_title="cooling rate (K/ps)",
                       yaxis_title="modulus (GPa)", **_plots.LAYOUT)
-    st.plotly_chart(fig, width="stretch", key="cr-mod-fig")
+    _ui.chart(fig, key="cr-mod-fig")
 
 # ----------------------------------------------------------------- cost
 st.subheader("Cost: melt-quench MD vs generation (paper Fig. 3d)")
@@ -172,7 +172,7 @@ else:
         st.json(table)
 gen_cost = sup.read_generation_cost()
 if table is not None and gen_cost is not None:
-    st.plotly_chart(_plots.cost_figure(table.get("rows", []), gen_cost.get("rows", [])), width="stretch")
+    _ui.chart(_plots.cost_figure(table.get("rows", []), gen_cost.get("rows", [])), key="cr-cost")
     st.caption(str(gen_cost.get("description", "")) + " MD: projected from measured time per step "
                "(BENCHMARKS.md).")
 if gen_rows:

@@ -63,7 +63,7 @@ if res is not None and res["generated"]:
     sets = {"generated": mean_pdf([r["pdf"] for r in gen])}
     if ref:
         sets["MD"] = mean_pdf([r["pdf"] for r in ref])
-    st.plotly_chart(_plots.pdf_figure(sets), width="stretch", key="mg-pdf")
+    _ui.chart(_plots.pdf_figure(sets), key="mg-pdf")
     hist = {"generated": sup.volume_histograms(gen), "MD": sup.volume_histograms(ref) if ref else {}}
     if not any(hist.values()):
         st.stop()
@@ -74,11 +74,11 @@ if res is not None and res["generated"]:
                                      line=dict(dash="solid" if label == "generated" else "dash")))
     fig.update_layout(title="Voronoi atomic volumes", xaxis_title="atomic volume (Å³)",
                       yaxis_title="probability density (1/Å³)", **_plots.LAYOUT)
-    st.plotly_chart(fig, width="stretch", key="mg-vol")
+    _ui.chart(fig, key="mg-vol")
     fr = {"generated": sup.voronoi_fractions(gen), "MD": sup.voronoi_fractions(ref) if ref else {}}
     keys = list(dict.fromkeys(list(fr["generated"]) + list(fr["MD"])))[:10]
     bars = go.Figure([go.Bar(x=keys, y=[fr[s].get(k, 0.0) for k in keys], name=s) for s in fr if fr[s]])
     bars.update_layout(title="Voronoi index fractions <n3,n4,n5,n6>", xaxis_title="Voronoi index",
                        yaxis_title="fraction of atoms", barmode="group", **_plots.LAYOUT)
-    st.plotly_chart(bars, width="stretch", key="mg-vor")
+    _ui.chart(bars, key="mg-vor")
     st.caption(gen[0].get("voronoi", {}).get("definition", ""))

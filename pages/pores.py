@@ -66,7 +66,7 @@ if res is not None:
         fig.update_layout(title="Radial density around the pore axis (dotted: effective radius)",
                           xaxis_title="distance from pore axis r (Å)", yaxis_title="Si+O number density (1/Å³)",
                           **_plots.LAYOUT)
-        st.plotly_chart(fig, width="stretch", key="pore-profile")
+        _ui.chart(fig, key="pore-profile")
         band = go.Figure()
         band.add_hrect(y0=NBO_BAND[0], y1=NBO_BAND[1], fillcolor="green", opacity=0.2, line_width=0,
                        annotation_text="experiment")
@@ -74,5 +74,5 @@ if res is not None:
                                   mode="markers", marker=dict(size=12), name="generated"))
         band.update_layout(title="NBO concentration at the pore surface", yaxis_title="NBO per nm²",
                            **_plots.LAYOUT)
-        st.plotly_chart(band, width="stretch", key="pore-band")
+        _ui.chart(band, key="pore-band")
         st.caption(gen[0]["pores"].get("definition", ""))

@@ -710,3 +710,21 @@ def test_icons_are_material_and_about_is_consistent(jobs_dir):
         assert "last training stage (min)" in at.dataframe[0].value.columns
     mg = app(jobs_dir, "metallic_glass")
     assert not any("cooling-rate regression" in t.label for t in mg.toggle)
+
+
+def test_every_chart_has_its_numbers_as_csv_and_qn_is_shown():
+    from pages import _plots
+
+    fig = _plots.trend_figure({"generated, 192 atoms": ([0.1, 1.0], [2.1, 2.2], [0.01, 0.02])}, "t", "y")
+    assert _plots.figure_records(fig) == [
+        {"series": "generated, 192 atoms", "panel": "", "x": 0.1, "y": 2.1, "error": 0.01},
+        {"series": "generated, 192 atoms", "panel": "", "x": 1.0, "y": 2.2, "error": 0.02}]
+    pdf = {"r_a": [1.0, 2.0], "partials": {"Si-O": [0.0, 3.0], "O-O": [0.0, 1.0]}}
+    recs = _plots.figure_records(_plots.pdf_figure({"generated": pdf}))
+    assert {(r["panel"], r["x"], r["y"]) for r in recs} == {("Si-O", 1.0, 0.0), ("Si-O", 2.0, 3.0),
+                                                            ("O-O", 1.0, 0.0), ("O-O", 2.0, 1.0)}
+    heat = _plots.figure_records(_plots.overlap_figure({"Gen|Gen": [[1.0, 0.5], [0.4, 1.0]]}))
+    assert {"series": "", "panel": "Gen|Gen", "row": 2, "column": 1, "value": 0.4} in heat
+    qn = _plots.qn_figure({"generated": {"3": 0.1, "4": 0.9}, "MD": {"4": 1.0}})
+    assert [list(t.x) for t in qn.data] == [["Q3", "Q4"], ["Q4"]]
+    assert [t.marker.color for t in qn.data] == ["#d62728", "#1f77b4"]
