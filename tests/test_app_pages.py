@@ -159,7 +159,7 @@ def test_generate_then_view_and_download(jobs_dir, model_dir):
     assert jobs[0]["state"] == "done", jobs[0].get("error")
     at.run()
     no_errors(at)
-    assert any("done: 1 structure" in s.value for s in at.success)
+    assert any(s.value.startswith("done in ") and s.value.endswith(": 1 structure(s)") for s in at.success)
     df = at.dataframe[0].value
     assert len(df) == 1 and df["atoms"].iloc[0] == 72 and df["schedule"].iloc[0] == "draft"
     # the Structure page shows it with its parameters and offers every download format
@@ -258,13 +258,11 @@ def test_compare_page_runs_a_comparison(jobs_dir, model_dir):
     table = at.dataframe[0].value
     assert "density (g/cm³)" in set(table["quantity"]) and "(n=6)" in table["MD reference"].iloc[0]
     assert len(at.get("plotly_chart")) >= 3  # PDFs and the two angle distributions
-    # MD on a 72-atom box: a clear message, not a traceback
-    at.button(key="md-moduli").click().run()
-    jobs = wait_job(jobs_dir)
-    failed = [j for j in jobs if j["kind"] == "moduli"][0]
-    assert failed["state"] == "failed" and "box too small" in failed["error"]
-    at.run()
-    assert any("box too small" in e.value for e in at.error)
+    # MD on a 72-atom box: refused before it runs (the core's check_refinable), buttons disabled
+    assert any("MD is not possible" in e.value and "box too small" in e.value for e in at.error)
+    assert at.button(key="md-moduli").disabled and at.button(key="md-refine").disabled
+    # the 72-atom glasses are compared with 3,000-atom MD glasses: said, not hidden
+    assert any("Sizes differ" in w.value and "72 atoms" in w.value for w in at.warning)
 
 
 def test_pores_page_generates_and_counts_nbo(jobs_dir, model_dir):
@@ -289,7 +287,12 @@ def test_pores_page_generates_and_counts_nbo(jobs_dir, model_dir):
     at.run()
     no_errors(at)
     labels = {m.label: m.value for m in at.metric}
-    assert "NBO per nm² of pore surface" in labels and "(n=1)" in labels["NBO per nm² of pore surface"]
+    r_eff = float(labels["effective pore radius"].split()[0])
+    if r_eff < 1.5:  # the untrained model closes the 3 Å pore: a warning, no NBO density
+        assert labels["NBO per nm² of pore surface"] == "– (pore closed)"
+        assert any("pore closed" in w.value for w in at.warning)
+    else:
+        assert "(n=1)" in labels["NBO per nm² of pore surface"]
     assert len(at.get("plotly_chart")) >= 2
 
 
@@ -405,7 +408,7 @@ def test_page_switch_does_not_stop_a_running_job(jobs_dir, model_dir):
     snap = get_manager(jobs_dir).wait(jid, timeout=240)
     assert snap["state"] == "done" and len(snap["results"]) == 2
     at.run()
-    assert any("done: 2 structure" in s.value for s in at.success)
+    assert any(s.value.startswith("done in ") and s.value.endswith(": 2 structure(s)") for s in at.success)
 
 
 def test_about_lists_shipped_models_and_references(jobs_dir):
