@@ -463,7 +463,7 @@ def job_status(job: dict) -> tuple[str, str]:
         took = job_duration_s(job)
         return "success", f"done{f' in {fmt_duration(took)}' if took is not None else ''}: {made}"
     if state == FAILED:
-        return "error", f"failed: {job.get('error') or 'no reason recorded'}"
+        return "error", f"failed: {_EXC_NAME_RE.sub('', job.get('error') or '') or 'no reason recorded'}"
     if state in (CANCELLED, INTERRUPTED):
         return "warning", f"{state}: kept {made}" + (f" — {job['error']}" if job.get("error") else "")
     raise AmorphError(f"unknown job state {state!r}")
