@@ -32,6 +32,10 @@ def _has_cuda() -> bool:
         return False
 
 
+#: an estimated generation time (s) above which the form suggests a smaller request
+LONG_JOB_S = 600.0
+
+
 def default_schedule(names) -> str:
     """The quickest useful preset: 'draft' on a CPU (the form shows its measured time); on a GPU the paper's schedule
     (about 21 s for 3,000 atoms with the default model on an H100 with CUDA graphs, and the best measured
@@ -142,6 +146,9 @@ def show_cost(check: dict, device: str) -> None:
             f"denoising steps · " + (f"about {sup.fmt_duration(est)} on {where}"
                                     if est is not None else f"no measured cost for {where}"))
     st.info(text, icon=":material/timer:")
+    if est is not None and est > LONG_JOB_S:
+        st.warning(f"This job takes about {sup.fmt_duration(est)}; fewer atoms or a shorter schedule ('draft', "
+                   f"'quick') give a first look sooner.", icon=":material/hourglass_top:")
     for w in check["warnings"]:
         st.warning(w, icon=":material/warning:")
 

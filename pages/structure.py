@@ -1,8 +1,8 @@
 """Structure: 3D view with the periodic cell, defect colouring, slab view, downloads."""
 import streamlit as st
 
-from amorph_core.structures import density_g_cm3
 from amorph_core import app_support as sup
+from amorph_core.structures import density_g_cm3
 from pages import _ui
 
 st.title(":material/biotech: Structure")
