@@ -1,9 +1,9 @@
 """Measure what the app's time estimate needs: seconds per denoising step vs atom count on this machine's CPU.
 
-python benchmarks/bench_generation_estimate.py [N1 N2 N3 ...] [--schedule draft]
+python benchmarks/bench_generation_estimate.py [N1 N2 N3 ...] [--schedule draft] [--refit]
 
 After a warm-up job (numba compiles the entropy kernels once per server), runs the app's own 'generate' job runner (the default shipped a-SiO2 model, 1 K/ps, the app's entropy trace) for
-each size, fits  seconds/step = a + b * n_atoms  by least squares, and writes assets/generation_estimate.json
+each size, fits  seconds/step = a + b * n_atoms  by least squares on relative errors, and writes assets/generation_estimate.json
 (read by amorph_core.app_support.estimate_generation_s) with the measured runs and, for each, the estimate's
 ratio to the measured time. The fit is refused (nothing written) unless every estimate is within a factor of 2.
 """
@@ -28,6 +28,7 @@ OUT = ROOT / "assets" / "generation_estimate.json"
 ap = argparse.ArgumentParser()
 ap.add_argument("sizes", nargs="*", type=int, default=[96, 384, 1536])
 ap.add_argument("--schedule", default="draft")
+ap.add_argument("--refit", action="store_true", help="fit again from the runs recorded in the JSON (no new runs)")
 args = ap.parse_args()
 
 _single_thread_blas()  # as the app's job worker thread does
@@ -40,11 +41,13 @@ def run_job(params):
         return time.perf_counter() - t
 
 
-# warm-up: the first job in a server compiles the entropy kernels (numba, about a minute); not part of the fit
-print(f"warm-up: {run_job(sup.generation_params('sio2', 1.0, n_atoms=96, schedule=20, device='cpu')):.1f} s",
-      flush=True)
-runs = []
-for n in args.sizes:
+runs = [{k: v for k, v in r.items() if k != "estimate_over_measured"}
+        for r in json.loads(OUT.read_text())["runs"]] if args.refit else []
+if not args.refit:
+    # warm-up: the first job in a server compiles the entropy kernels (numba); not part of the fit
+    print(f"warm-up: {run_job(sup.generation_params('sio2', 1.0, n_atoms=96, schedule=20, device='cpu')):.1f} s",
+          flush=True)
+for n in ([] if args.refit else args.sizes):
     params = sup.generation_params("sio2", 1.0, n_atoms=n, seed=0, schedule=args.schedule, device="cpu")
     check = sup.check_generation(params, cuda_available=False)
     load0 = os.getloadavg()[0]
@@ -55,7 +58,7 @@ for n in args.sizes:
 
 n_atoms = np.array([r["n_atoms"] for r in runs], float)
 per_step = np.array([r["seconds"] / r["n_steps"] for r in runs])
-b, a = np.polyfit(n_atoms, per_step, 1)
+b, a = np.polyfit(n_atoms, per_step, 1, w=1 / per_step)  # relative residuals: the estimate is judged by ratio
 if b <= 0:
     raise SystemExit(f"time per step does not grow with the atom count ({per_step} s for {n_atoms} atoms): the "
                      f"machine's load changed during the runs; run again when it is steadier. Nothing written")

@@ -539,6 +539,10 @@ def test_form_shows_box_steps_and_a_measured_time_estimate(jobs_dir):
         ratio = sup.estimate_generation_s(r["n_atoms"], r["n_steps"], 1, "cpu", table) / r["seconds"]
         assert 0.5 <= ratio <= 2.0, r
     assert sup.estimate_generation_s(192, 100, 1, "cuda", {"devices": {}}) is None
+    at.number_input(key="gen-natoms").set_value(3000)
+    at.selectbox(key="gen-schedule").set_value("paper").run()
+    assert sup.estimate_generation_s(3000, 3000, 1, "cpu", table) > 600
+    assert any("This job takes about" in w.value for w in at.warning)
 
 
 EXAMPLE_GLASS = sorted((ROOT / "assets" / "examples").glob("*/sio2_1Kps_3000at_seed10.extxyz"))
