@@ -4,7 +4,8 @@ Run:  streamlit run app.py   (or bash scripts/app.sh). A thin layer over amorph_
 """
 import streamlit as st
 
-st.set_page_config(page_title="Amorph", page_icon=":material/ac_unit:", layout="wide")
+# a local favicon: a Material icon as favicon would be fetched from fonts.gstatic.com (the app works offline)
+st.set_page_config(page_title="Amorph", page_icon="static/amorph-icon.png", layout="wide")
 
 PAGES = [
     st.Page("pages/generate.py", title="Generate", icon=":material/science:", default=True),
