@@ -52,7 +52,7 @@ use_examples = bool(examples) and st.toggle(
     value=True, key="cr-examples")
 shown_rows = rows + (examples if use_examples else [])  # trends: yours and (when on) the examples
 by_rate = {}
-for r in rows or shown_rows:  # side by side: your newest glass per rate; the examples when you have none
+for r in shown_rows:  # side by side: your newest glass per rate, the examples (when on) at the other rates
     by_rate.setdefault(float(r["params"]["cooling_rate_k_ps"]), r)
 
 # ----------------------------------------------------------------- side by side
