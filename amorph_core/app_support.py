@@ -344,7 +344,20 @@ def check_generation(params: dict, cuda_available: bool | None = None) -> dict:
         start = build_starts(dataclasses.replace(req, seeds=req.seeds[:1]))[0]
     return {"start": start, "n_atoms": len(start), "box_a": [float(x) for x in start.cell.lengths()],
             "n_steps": int(sched.n_steps), "schedule": sched.name, "n_structures": len(req.seeds),
-            "warnings": [str(w.message) for w in caught if issubclass(w.category, AmorphWarning)]}
+            "warnings": [str(w.message) for w in caught if issubclass(w.category, AmorphWarning)],
+            "md_refusal": md_refusal(start)}
+
+
+def md_refusal(atoms) -> str | None:
+    """Why MD (refinement, moduli) could not run on a structure of this box and these elements (the potential's
+    own check: its cutoff needs every box width >= 2 cutoffs), None when it could."""
+    from amorph_core.md.potentials import check_atoms, potential_for
+
+    try:
+        check_atoms(atoms, potential_for(atoms))
+    except AmorphError as exc:
+        return str(exc)
+    return None
 
 
 def read_generation_estimate(path=None):

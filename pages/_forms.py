@@ -149,6 +149,9 @@ def show_cost(check: dict, device: str) -> None:
     if est is not None and est > LONG_JOB_S:
         st.warning(f"This job takes about {sup.fmt_duration(est)}; fewer atoms or a shorter schedule ('draft', "
                    f"'quick') give a first look sooner.", icon=":material/hourglass_top:")
+    if check["md_refusal"]:
+        st.caption(f":material/info: MD refinement and elastic moduli will not be possible for this glass: "
+                   f"{check['md_refusal']}")
     for w in check["warnings"]:
         st.warning(w, icon=":material/warning:")
 

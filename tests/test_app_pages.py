@@ -533,6 +533,9 @@ def test_form_shows_box_steps_and_a_measured_time_estimate(jobs_dir):
     at.selectbox(key="gen-schedule").set_value("draft").run()
     [cost] = [i.value for i in at.info if "denoising steps" in i.value]
     assert "192 atoms" in cost and "Å box" in cost and "100 denoising steps" in cost and "CPU" in cost
+    # the default glass is too small for the BJP potential's MD: said before it is made
+    assert any("MD refinement and elastic moduli will not be possible" in c.value and "too small" in c.value
+               for c in at.caption)
     table = sup.read_generation_estimate()
     assert table is not None, "assets/generation_estimate.json is missing (benchmarks/bench_generation_estimate.py)"
     est = sup.estimate_generation_s(192, 100, 1, "cpu", table)
