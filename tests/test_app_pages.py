@@ -477,8 +477,9 @@ def test_failed_job_card_shows_only_its_error_and_can_be_dismissed(jobs_dir, mod
     at = app(jobs_dir)  # a fresh session with the workspace's address: a reload
     no_errors(at)
     assert any("too small" in e.value for e in at.error)
-    assert not any("done" in s.value for s in at.success)
-    assert not [b for b in at.button if b.key and b.key.startswith("resume-")]
+    done = m.list_jobs(states=("done",), kind="generate", owner=WS, dismissed=False)
+    assert len(at.success) == len(done)  # the failed card shows no success
+    assert not [b for b in at.button if b.key == f"resume-gen-{jid}"]
     other = app(jobs_dir, ws="another-visitor-0002")
     assert not any("too small" in e.value for e in other.error)  # private to its workspace
     assert "another-visitor-0002" in str(other.query_params["ws"])
