@@ -2,8 +2,9 @@
 
 python benchmarks/bench_generation_estimate.py [N1 N2 N3 ...] [--schedule draft] [--refit]
 
-After a warm-up job (numba compiles the entropy kernels once per server), runs the app's own 'generate' job runner (the default shipped a-SiO2 model, 1 K/ps, the app's entropy trace) for
-each size, fits  seconds/step = a + b * n_atoms  by least squares on relative errors, and writes assets/generation_estimate.json
+After a warm-up job (numba compiles the entropy kernels once per server), runs the app's own 'generate' job
+runner (the default shipped a-SiO2 model, 1 K/ps, the app's entropy trace) for each size, fits
+seconds/step = a + b * n_atoms  by least squares on relative errors, and writes assets/generation_estimate.json
 (read by amorph_core.app_support.estimate_generation_s) with the measured runs and, for each, the estimate's
 ratio to the measured time. The fit is refused (nothing written) unless every estimate is within a factor of 2.
 """
@@ -70,7 +71,8 @@ for r in runs:
                                         / r["seconds"], 3)
 doc = {
     "description": "Measured CPU cost of generating one a-SiO2 glass in the app (its job runner, default model, "
-                   "entropy trace every 10 steps; after a warm-up, the first job in a server also compiles the entropy kernels): "
+                   "entropy trace every 10 steps; measured after a warm-up: the first job in a server also compiles "
+                   "the entropy kernels): "
                    "seconds per denoising step = seconds_per_step + "
                    "seconds_per_atom_step * n_atoms. Written by benchmarks/bench_generation_estimate.py.",
     "machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),

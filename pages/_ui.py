@@ -167,8 +167,8 @@ def _static_jobs(kind, key, match):
 
 
 def job_panel(kind: str | None = "generate", key: str = "jobs", match=None) -> None:
-    """This workspace's jobs (of a kind, passing match(job): a page shows its own) with progress, ETA, entropy chart, cancel,
-    resume and dismiss; polls while any is active."""
+    """This workspace's jobs (of a kind, passing match(job): a page shows its own) with progress, ETA, entropy
+    chart, cancel, resume and dismiss; polls while any is active."""
     jobs, others = _jobs_to_show(kind, match)
     if any(j["state"] not in FINAL for j in jobs) or others:
         _live_jobs(kind, key, match)

@@ -28,9 +28,8 @@ have about 2 % under-coordinated Si and 3 % O not 2-fold with the paper's schedu
 there is less thermal vibration, and short MD refinement restores it. Their QUESTS entropies follow the MD glasses'
 trend with the cooling rate, but more weakly with the paper's schedule (up to 0.17 nats off between 100 and
 0.1 K/ps). With the `matched` schedule they are within 0.03 nats, after a two-parameter calibration on these same
-references. The measured numbers are in BENCHMARKS.md. Check every result with *Compare with MD* and refine with MD when it
-matters. Densities come from a regression on the reference
-glasses unless you set them. Nothing here replaces validation against experiment.
+references. The measured numbers are in BENCHMARKS.md. Check every result with *Compare with MD* and refine with
+MD when it matters. Densities come from a regression on the reference glasses unless you set them. Nothing here replaces validation against experiment.
 
 **Software licence.** Amorph is MIT-licensed. The 3D viewer is 3Dmol.js (BSD-3-Clause), served locally from
 `static/` so the app works offline.
@@ -54,7 +53,8 @@ try:
         rows.append({"model": name, "system": cfg.get("system"), "conditional on rate": cfg.get("conditional"),
                      "parameters": meta.get("n_parameters"), "training updates": meta.get("step"),
                      "validation loss (Å²)": meta.get("val_loss_A2"), "trained on": meta.get("device"),
-                     "last training stage (min)": round(meta["wall_time_s"] / 60, 1) if meta.get("wall_time_s") else None,
+                     "last training stage (min)": (round(meta["wall_time_s"] / 60, 1) if meta.get("wall_time_s")
+                                                   else None),
                      "train / validation glasses": f"{len(meta.get('train_structures', []))} / "
                                                    f"{len(meta.get('val_structures', []))}"})
 except Exception as exc:  # a broken checkpoint must not break the About page

@@ -20,7 +20,8 @@ try:
                + str(manifest.get("description", ""))[:300])
     have_refs = True
 except AmorphError as exc:
-    st.warning(f"No Cu₅₀Zr₅₀ reference glasses in this installation ({exc}); generation still works.", icon=":material/warning:")
+    st.warning(f"No Cu₅₀Zr₅₀ reference glasses in this installation ({exc}); generation still works.",
+               icon=":material/warning:")
     have_refs = False
 shipped = _forms.shipped_models("cuzr")
 if "cuzr" not in shipped:
@@ -57,7 +58,8 @@ if res is not None and res["generated"]:
     gen, ref = res["generated"], res["reference"]
     for r in gen + ref:
         if r.get("voronoi_error"):
-            st.warning(f"{Path(str(r.get('path') or r.get('name'))).name}: {r['voronoi_error']}", icon=":material/warning:")
+            st.warning(f"{Path(str(r.get('path') or r.get('name'))).name}: {r['voronoi_error']}",
+                       icon=":material/warning:")
     st.dataframe(_plots.comparison_table(res.get("aggregate_generated"), res.get("aggregate_reference")),
                  hide_index=True, width="stretch")
     sets = {"generated": mean_pdf([r["pdf"] for r in gen])}

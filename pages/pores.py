@@ -19,7 +19,8 @@ with st.expander("New porous glass", expanded=True):
     except AmorphError as exc:
         _ui.show_error(exc)
         params = None
-    if st.button("Generate porous glass", type="primary", icon=":material/play_arrow:", disabled=params is None, key="pore-run"):
+    if st.button("Generate porous glass", type="primary", icon=":material/play_arrow:", disabled=params is None,
+                 key="pore-run"):
         if not params.get("pore_radius_a"):
             st.warning("Switch on the pore first.", icon=":material/warning:")
         else:

@@ -654,7 +654,8 @@ def test_slab_counts_the_glass_defects_not_the_cut_bonds():
         assert all(sub[i].symbol == name.rstrip("0123456789") for i in idx)
     legend = sup.color_legend("defect", sub.get_chemical_symbols(), in_slab)
     assert [c for _, c in legend][:len(in_slab)] == sup.DEFECT_COLORS[:len(in_slab)]
-    assert sup.color_legend("element", ["Si", "O"]) == [("O", sup.ELEMENT_COLORS["O"]), ("Si", sup.ELEMENT_COLORS["Si"])]
+    assert sup.color_legend("element", ["Si", "O"]) == [("O", sup.ELEMENT_COLORS["O"]),
+                                                        ("Si", sup.ELEMENT_COLORS["Si"])]
 
 
 def test_closed_pore_is_flagged_not_reported():

@@ -315,13 +315,14 @@ def test_truth_refused_forms_one_state_reload_privacy_dismiss(server, browser, m
     ws = workspace_of(drv)
     settle(drv)
     set_input(drv, "Number of atoms (multiple of 3)", 3)
-    wait_text(drv, "too small", 60)
+    wait_text(drv, "twice the model cutoff", 60)  # build_starts' refusal, as the CLI gives it
     settle(drv)
     assert not button(drv, "Generate").is_enabled(), "Generate is offered for a box that cannot be made"
     set_input(drv, "Number of atoms (multiple of 3)", 72)
     wait_text(drv, "denoising steps", 60)
     body = drv.find_element(By.TAG_NAME, "body").text
-    assert "72 atoms in a" in body and "Å box" in body and "too small" not in body
+    assert "72 atoms in a" in body and "Å box" in body and "twice the model cutoff" not in body
+    assert button(drv, "Generate").is_enabled()
     if model_arg:
         drv.find_element(By.XPATH, '//summary[contains(., "Model")]').click()
         time.sleep(0.5)
