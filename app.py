@@ -4,16 +4,17 @@ Run:  streamlit run app.py   (or bash scripts/app.sh). A thin layer over amorph_
 """
 import streamlit as st
 
-st.set_page_config(page_title="Amorph", page_icon="🧊", layout="wide")
+# a local favicon: a Material icon as favicon would be fetched from fonts.gstatic.com (the app works offline)
+st.set_page_config(page_title="Amorph", page_icon="static/amorph-icon.png", layout="wide")
 
 PAGES = [
-    st.Page("pages/generate.py", title="Generate", icon="⚗️", default=True),
-    st.Page("pages/structure.py", title="Structure", icon="🔬"),
-    st.Page("pages/compare.py", title="Compare with MD", icon="📊"),
-    st.Page("pages/cooling_rates.py", title="Cooling rates", icon="🌡️"),
-    st.Page("pages/pores.py", title="Pores", icon="🕳️"),
-    st.Page("pages/metallic_glass.py", title="Metallic glass", icon="🔩"),
-    st.Page("pages/about.py", title="About", icon="📖"),
+    st.Page("pages/generate.py", title="Generate", icon=":material/science:", default=True),
+    st.Page("pages/structure.py", title="Structure", icon=":material/biotech:"),
+    st.Page("pages/compare.py", title="Compare with MD", icon=":material/compare:"),
+    st.Page("pages/cooling_rates.py", title="Cooling rates", icon=":material/thermostat:"),
+    st.Page("pages/pores.py", title="Pores", icon=":material/blur_circular:"),
+    st.Page("pages/metallic_glass.py", title="Metallic glass", icon=":material/hexagon:"),
+    st.Page("pages/about.py", title="About", icon=":material/menu_book:"),
 ]
 
 st.navigation(PAGES).run()

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -35,6 +37,31 @@ DEFECT_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b
 #: ideal coordination of each element in systems with bond cutoffs
 IDEAL_COORDINATION = {"sio2": {"Si": 4, "O": 2}}
 
+
+
+#: a workspace id: URL-safe, long enough not to be guessed
+_WORKSPACE_RE = re.compile(r"^[A-Za-z0-9_-]{12,64}$")
+#: "SomeError: " as Python prints an exception's class name
+_EXC_NAME_RE = re.compile(r"\b(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Warning): ")
+
+
+def new_workspace() -> str:
+    """A fresh random workspace id (jobs and results of one visitor)."""
+    return secrets.token_urlsafe(12)
+
+
+def valid_workspace(ws) -> bool:
+    return isinstance(ws, str) and bool(_WORKSPACE_RE.match(ws))
+
+
+def user_message(exc: BaseException, names: dict | None = None) -> str:
+    """An exception as a message for a web user: no Python class names, internal paths replaced by the names
+    the user knows ({internal path or file name: shown name})."""
+    msg = str(exc) if isinstance(exc, AmorphError) else f"unexpected problem: {exc}"
+    for internal, shown in (names or {}).items():
+        msg = msg.replace(str(internal), shown).replace(os.path.basename(str(internal)), shown)
+    msg = _EXC_NAME_RE.sub("", msg).strip()
+    return msg or "unexpected problem (no details)"
 
 
 def auto_style(n_atoms: int) -> str:
@@ -81,19 +108,59 @@ def defect_classes(atoms, system: str) -> dict:
     return out
 
 
-def slab(atoms, axis: str = "z", center_frac: float = 0.5, thickness_a: float = 5.0):
-    """The atoms within thickness_a (Å) of the plane at center_frac along axis (periodic), cell kept."""
+def slab_mask(atoms, axis: str = "z", center_frac: float = 0.5, thickness_a: float = 5.0) -> np.ndarray:
+    """Which atoms lie within thickness_a (Å) of the plane at center_frac along axis (periodic)."""
     ax = "xyz".index(axis)
     if not 0 <= center_frac <= 1:
         raise AmorphError("slab position must be a fraction of the box between 0 and 1")
-    frac = atoms.get_scaled_positions(wrap=True)[:, ax]
-    length = atoms.cell.lengths()[ax]
     if thickness_a <= 0:
         raise AmorphError("slab thickness must be positive (Å)")
+    frac = atoms.get_scaled_positions(wrap=True)[:, ax]
     d = (frac - center_frac + 0.5) % 1.0 - 0.5
-    sub = atoms[np.abs(d) * length <= thickness_a / 2]
+    return np.abs(d) * atoms.cell.lengths()[ax] <= thickness_a / 2
+
+
+def slab(atoms, axis: str = "z", center_frac: float = 0.5, thickness_a: float = 5.0):
+    """The atoms within thickness_a (Å) of the plane at center_frac along axis (periodic), cell kept."""
+    sub = atoms[slab_mask(atoms, axis, center_frac, thickness_a)]
     sub.info = dict(atoms.info)
     return sub
+
+
+def defects_in(defects: dict, mask) -> dict:
+    """Defect classes of a whole structure ({'Si3': [indices]}) restricted to the atoms a mask keeps, with
+    indices renumbered as in atoms[mask]: a slab shows the defects of the glass, not bonds the cut removed."""
+    mask = np.asarray(mask, bool)
+    new_index = np.cumsum(mask) - 1
+    out = {}
+    for name, idx in defects.items():
+        kept = [int(new_index[i]) for i in idx if mask[i]]
+        if kept:
+            out[name] = kept
+    return out
+
+
+def color_legend(color_by: str, symbols, defects: dict | None = None) -> list:
+    """(label, colour) pairs for the 3D view's legend, in the colours viewer_html draws."""
+    if color_by == "defect":
+        return [(f"{name} ({len(idx)})", DEFECT_COLORS[k % len(DEFECT_COLORS)])
+                for k, (name, idx) in enumerate(sorted((defects or {}).items())) if idx] + [("4-/2-fold", "#c8c8c8")]
+    return [(el, ELEMENT_COLORS.get(el, "#909090")) for el in sorted(set(symbols))]
+
+
+#: an effective pore radius (Å) below which the pore has closed: narrower than an oxygen atom, no surface left
+CLOSED_PORE_R_A = 1.5
+
+
+def pore_closed(pores: dict) -> str | None:
+    """A warning when a pore analysis found the pore closed (r_eff below CLOSED_PORE_R_A), None otherwise:
+    an NBO surface density is then meaningless."""
+    r = pores.get("r_eff_a")
+    if r is not None and math.isfinite(r) and r >= CLOSED_PORE_R_A:
+        return None
+    shown = f"{r:.2f} Å" if r is not None and math.isfinite(r) else "none"
+    return (f"the pore closed during generation (effective radius {shown}, below {CLOSED_PORE_R_A:g} Å): there is "
+            f"no pore surface, so no NBO density is reported; try a larger pore radius or a lower wall density")
 
 
 def _xyz_text(atoms) -> str:
@@ -169,7 +236,10 @@ def read_upload(name: str, data: bytes, max_mb: float = MAX_UPLOAD_MB, max_atoms
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        atoms = read_structure(tmp)
+        try:
+            atoms = read_structure(tmp)
+        except Exception as exc:  # the message names the upload, not the temp file, and no Python class
+            raise AmorphError(user_message(AmorphError(str(exc)), {tmp: name})) from None
     finally:
         os.unlink(tmp)
     if len(atoms) > max_atoms:
@@ -229,6 +299,86 @@ def generation_params(system: str, cooling_rate_k_ps: float | None, n_atoms: int
     }
 
 
+def generation_request(params: dict):
+    """The GenerationRequest the 'generate' job runs for the app's params (generation_params' dict)."""
+    from amorph_core.generate import GenerationRequest
+
+    kw = {k: v for k, v in params.items() if k not in ("entropy_every", "checkpoint_every")}
+    for key in ("aspect", "seeds", "box"):
+        if kw.get(key) is not None:
+            kw[key] = tuple(kw[key])
+    try:
+        return GenerationRequest(**kw)
+    except TypeError as exc:
+        raise AmorphError(f"unknown generation parameter: {exc}") from None
+
+
+def check_generation(params: dict, cuda_available: bool | None = None) -> dict:
+    """Refuse a generation the job would refuse, before it is queued: the same core checks as the CLI
+    (build_starts on the first seed: rate, density, size and box; the schedule; the model; the device).
+
+    Returns {"start": the first seed's starting Atoms (its box is the glass's), "n_atoms", "box_a",
+    "n_steps", "schedule", "warnings": [AmorphWarning texts]}; raises AmorphError saying what to change."""
+    import dataclasses
+    import warnings
+
+    from amorph_core.errors import AmorphWarning
+    from amorph_core.generate import build_starts, sampler_for
+
+    req = generation_request(params)
+    dev = str(req.device or "auto")
+    if dev not in ("auto", "cpu") and not dev.startswith("cuda"):
+        raise AmorphError(f"device must be auto, cpu or cuda, not {dev!r}")
+    if dev.startswith("cuda"):
+        if cuda_available is None:
+            import torch
+            cuda_available = bool(torch.cuda.is_available())
+        if not cuda_available:
+            raise AmorphError("this server has no CUDA GPU: choose the device 'auto' or 'cpu'")
+    if req.model:
+        from amorph_core.model.checkpoint import read_config
+        read_config(req.model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AmorphWarning)
+        start = build_starts(dataclasses.replace(req, seeds=req.seeds[:1]))[0]
+        sched = sampler_for(req, start.info.get("cooling_rate_k_ps"))
+    return {"start": start, "n_atoms": len(start), "box_a": [float(x) for x in start.cell.lengths()],
+            "n_steps": int(sched.n_steps), "schedule": sched.name, "n_structures": len(req.seeds),
+            "warnings": [str(w.message) for w in caught if issubclass(w.category, AmorphWarning)],
+            "md_refusal": md_refusal(start)}
+
+
+def md_refusal(atoms) -> str | None:
+    """Why MD (refinement, moduli) could not run on a structure of this box and these elements (the potential's
+    own check: its cutoff needs every box width >= 2 cutoffs), None when it could."""
+    from amorph_core.md.potentials import check_atoms, potential_for
+
+    try:
+        check_atoms(atoms, potential_for(atoms))
+    except AmorphError as exc:
+        return str(exc)
+    return None
+
+
+def read_generation_estimate(path=None):
+    """The measured per-atom-step generation cost (assets/generation_estimate.json, written by
+    benchmarks/bench_generation_estimate.py) or None if absent."""
+    return _read_json_asset("generation_estimate.json", path)
+
+
+def estimate_generation_s(n_atoms: int, n_steps: int, n_structures: int = 1, device: str = "cpu",
+                          table: dict | None = None) -> float | None:
+    """Seconds to generate n_structures glasses of n_atoms with n_steps denoising steps on device ('cpu' or
+    'cuda'), from the measured cost model t = n_steps (a + b n_atoms) per structure (a: s/step, b: s per
+    atom-step; table: read_generation_estimate()); None when nothing was measured for that device."""
+    table = table if table is not None else read_generation_estimate()
+    fit = ((table or {}).get("devices") or {}).get("cuda" if str(device).startswith("cuda") else "cpu")
+    if not fit:
+        return None
+    per_step = float(fit["seconds_per_step"]) + float(fit["seconds_per_atom_step"]) * int(n_atoms)
+    return per_step * int(n_steps) * max(1, int(n_structures))
+
+
 def describe_params(p: dict) -> str:
     """One-line human summary of generation parameters."""
     parts = [p.get("system", "?")]
@@ -250,6 +400,34 @@ def describe_params(p: dict) -> str:
     return ", ".join(parts)
 
 
+def _slug(value) -> str:
+    return re.sub(r"[^A-Za-z0-9.+-]+", "-", str(value)).strip("-.") or "x"
+
+
+def export_stem(atoms) -> str:
+    """A download file name (without suffix) that says what the structure is, so that files of other sizes,
+    rates, schedules, seeds or jobs never collide: system_<N>at_<rate>Kps_<schedule>_seed<S>_job<id>
+    (the parts that are known; an upload keeps its own name in front)."""
+    info = plain_info(atoms)
+    parts = [] if "seed" in info or "system" in info else [_slug(Path(str(info.get("source", "structure"))).stem)]
+    if info.get("system"):
+        parts.append(_slug(info["system"]))
+    parts.append(f"{len(atoms)}at")
+    if info.get("cooling_rate_k_ps") is not None:
+        parts.append(f"{float(info['cooling_rate_k_ps']):g}Kps")
+    if info.get("schedule"):
+        parts.append(_slug(info["schedule"]))
+    if info.get("seed") is not None:
+        parts.append(f"seed{info['seed']}")
+    if info.get("sample") is not None:
+        parts.append(f"md-sample{_slug(info['sample'])}")
+    if info.get("job"):
+        parts.append(f"job{_slug(info['job'])}")
+    if info.get("refined"):
+        parts.append("refined")
+    return "_".join(parts)
+
+
 def fmt_duration(seconds) -> str:
     """Seconds as '42 s', '3 min 05 s' or '1 h 02 min'."""
     if seconds is None or not math.isfinite(seconds):
@@ -260,6 +438,62 @@ def fmt_duration(seconds) -> str:
     if s < 3600:
         return f"{s // 60} min {s % 60:02d} s"
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def entropy_chart_title(params: dict) -> str:
+    """What the live entropy chart plots: per-atom QUESTS entropy of the structure being denoised, and its
+    ceiling ln N (every atom's environment distinct), which small structures sit at for most of the run."""
+    n = params.get("n_atoms")
+    if n:
+        return f"Entropy while denoising: H per atom of {n} atoms (ceiling ln N = {math.log(n):.2f} nats)"
+    return "Entropy while denoising: H per atom (ceiling ln N)"
+
+
+def job_duration_s(job: dict) -> float | None:
+    """Seconds a job ran (its last run, if resumed): finished - started, None unless both are known and ordered."""
+    t0, t1 = job.get("started"), job.get("finished")
+    if t0 is None or t1 is None or t1 < t0:
+        return None
+    return float(t1 - t0)
+
+
+def job_status(job: dict) -> tuple[str, str]:
+    """The one state a job card shows, as (level, text): level is 'progress' (queued or running: a progress
+    bar, no outcome yet), 'success' (done), 'error' (failed: only its error) or 'warning' (cancelled or
+    interrupted, with what it kept)."""
+    from amorph_core.jobs import CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, RUNNING
+
+    state, n = job["state"], len(job.get("results") or [])
+    made = f"{n} structure(s)" if job.get("kind") == "generate" else f"{n} result file(s)"
+    if state == QUEUED:
+        pos = job.get("queue_position")
+        return "progress", "queued" + (f" (position {pos} in the queue)" if pos else "")
+    if state == RUNNING:
+        frac = float(job.get("fraction") or 0.0)
+        return "progress", (f"running · {100 * frac:.0f}% · ETA {fmt_duration(job.get('eta_s'))} · {n} finished"
+                            + (f" · {job['stage']}" if job.get("stage") else ""))
+    if state == DONE:
+        took = job_duration_s(job)
+        return "success", f"done{f' in {fmt_duration(took)}' if took is not None else ''}: {made}"
+    if state == FAILED:
+        return "error", f"failed: {_EXC_NAME_RE.sub('', job.get('error') or '') or 'no reason recorded'}"
+    if state in (CANCELLED, INTERRUPTED):
+        return "warning", f"{state}: kept {made}" + (f" — {job['error']}" if job.get("error") else "")
+    raise AmorphError(f"unknown job state {state!r}")
+
+
+def size_mismatch(generated_sizes, reference_sizes) -> str | None:
+    """A warning when generated and reference structures differ in atom count (None when all sizes agree):
+    size-dependent numbers (QUESTS entropy grows like ln N; defect and ring fractions of small boxes) are then
+    not comparable."""
+    g, r = sorted(set(int(n) for n in generated_sizes)), sorted(set(int(n) for n in reference_sizes))
+    if not g or not r or g == r:
+        return None
+    shift = math.log(max(r) / min(g)) if min(g) > 0 else float("nan")
+    return (f"Sizes differ: generated {', '.join(f'{n:,}' for n in g)} atoms, MD glasses "
+            f"{', '.join(f'{n:,}' for n in r)} atoms. Size-dependent numbers are not like with like: the QUESTS "
+            f"entropy ceiling ln N alone differs by up to {shift:.2f} nats, and small boxes change defect and ring "
+            f"fractions. Generate at the reference size to compare.")
 
 
 def trend_by_rate(results: list, key: str) -> tuple:
@@ -278,6 +512,30 @@ def trend_by_rate(results: list, key: str) -> tuple:
     rates = sorted(groups)
     stats = [mean_sd(groups[r]) for r in rates]
     return rates, [s[0] for s in stats], [s[1] for s in stats], [s[2] for s in stats]
+
+
+def by_size(results: list) -> dict:
+    """analyze_structure results grouped by atom count {n_atoms: [results]}, smallest first: size-dependent
+    numbers (entropy grows like ln N) are only compared within a group."""
+    groups: dict = {}
+    for r in results:
+        n = r.get("n_atoms") or sum((r.get("composition") or {}).values())
+        groups.setdefault(int(n), []).append(r)
+    return dict(sorted(groups.items()))
+
+
+def rates_to_show(rates, trained_range, k: int = 4) -> list:
+    """At most k cooling rates for side-by-side views: those inside the trained range first (spread over it,
+    its ends included), then the others; sorted."""
+    lo, hi = trained_range
+    inside = sorted(r for r in rates if lo <= r <= hi)
+    outside = sorted(r for r in rates if not lo <= r <= hi)
+
+    def spread(xs, m):
+        return xs if len(xs) <= m else [xs[round(i * (len(xs) - 1) / (m - 1))] for i in range(m)] if m > 1 else xs[:m]
+
+    picked = spread(inside, k)
+    return sorted(picked + spread(outside, k - len(picked)))
 
 
 def volume_histograms(results: list, bins: int = 40, lo: float = 10.0, hi: float = 40.0) -> dict:

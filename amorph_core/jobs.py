@@ -40,6 +40,8 @@ from amorph_core.errors import AmorphError
 QUEUED, RUNNING, DONE, CANCELLED, FAILED, INTERRUPTED = (
     "queued", "running", "done", "cancelled", "failed", "interrupted")
 FINAL = (DONE, CANCELLED, FAILED, INTERRUPTED)
+#: list_jobs/list_results owner filter meaning "every owner's jobs"
+ANY = object()
 STATUS_FILE = "status.json"
 #: seconds between status.json rewrites while a job reports progress
 SAVE_INTERVAL_S = 1.0
@@ -101,15 +103,12 @@ def _signal_name(code: int) -> str:
 
 def _generate_runner(params: dict, out_dir: Path, progress, cancel) -> list:
     """Runner for kind 'generate': params are GenerationRequest fields (see amorph_core.generate)."""
-    from amorph_core.generate import GenerationRequest, generate_structures
+    from amorph_core.app_support import generation_request
+    from amorph_core.generate import generate_structures
 
-    kw = dict(params)
-    entropy_every = kw.pop("entropy_every", 50)
-    checkpoint_every = int(kw.pop("checkpoint_every", 250))  # steps between saved trajectories (resume)
-    for key in ("aspect", "seeds", "box"):
-        if kw.get(key) is not None:
-            kw[key] = tuple(kw[key])
-    req = GenerationRequest(**kw)
+    entropy_every = params.get("entropy_every", 50)
+    checkpoint_every = int(params.get("checkpoint_every", 250))  # steps between saved trajectories (resume)
+    req = generation_request(params)
     paths = generate_structures(req, out_dir, progress=progress, cancel=cancel, entropy_every=entropy_every,
                                 checkpoint_every=checkpoint_every)
     return [str(p) for p in (paths or [])]
@@ -413,30 +412,47 @@ class JobManager:
         """Whether resume(job_id) would be accepted now."""
         with self._lock:
             job = self._jobs.get(job_id)
-            kind = self.kinds.get(job["kind"]) if job else None
-            return bool(kind and kind.resumable and job["state"] in (CANCELLED, INTERRUPTED, FAILED)
-                        and not self._closed)
+            return job is not None and self._resume_refusal(job) is None
+
+    def _resume_refusal(self, job: dict) -> str | None:
+        """Why resume would be refused (None: it would be accepted); call with the lock held."""
+        kind = self.kinds.get(job["kind"])
+        if kind is None or not kind.resumable:
+            return f"jobs of kind '{job['kind']}' cannot be resumed; submit a new one"
+        if job["state"] not in (CANCELLED, INTERRUPTED, FAILED):
+            return f"only a cancelled, interrupted or failed job can be resumed (this one is {job['state']})"
+        if job["state"] == FAILED and not job.get("retryable", False):
+            return ("this job failed in a way that would repeat (its request or the code refused it); "
+                    "fix the request and submit a new one")
+        if self._closed:
+            return "the job manager is shut down"
+        return None
 
     def resume(self, job_id: str) -> None:
         """Queue a cancelled, interrupted or failed job of a resumable kind again, in its own folder: it keeps
         its finished results and continues its saved trajectories (generate: every 250 steps and at a cancel)."""
         with self._lock:
             job = self._job(job_id)
-            kind = self.kinds.get(job["kind"])
-            if kind is None or not kind.resumable:
-                raise AmorphError(f"jobs of kind '{job['kind']}' cannot be resumed; submit a new one")
-            if job["state"] not in (CANCELLED, INTERRUPTED, FAILED):
-                raise AmorphError(f"only a cancelled, interrupted or failed job can be resumed (this one is "
-                                  f"{job['state']})")
-            if self._closed:
-                raise AmorphError("the job manager is shut down")
-            job.update(state=QUEUED, error=None, finished=None, eta_s=None, stage=None, queued=time.time(),
-                       resumed=int(job.get("resumed", 0)) + 1)
+            why = self._resume_refusal(job)
+            if why is not None:
+                raise AmorphError(why)
+            job.update(state=QUEUED, error=None, finished=None, started=None, eta_s=None, stage=None,
+                       queued=time.time(), resumed=int(job.get("resumed", 0)) + 1, dismissed=False)
             job.pop("traceback", None)
+            job.pop("retryable", None)
             self._cancel[job_id] = threading.Event()
             self._save(job_id)
             q = self._lane_queue(job["lane"])
         q.put(job_id)
+
+    def dismiss(self, job_id: str) -> None:
+        """Hide a finished job from job lists (list_jobs(dismissed=False)); its result files stay listed."""
+        with self._lock:
+            job = self._job(job_id)
+            if job["state"] not in FINAL:
+                raise AmorphError("cancel the job before dismissing it")
+            job["dismissed"] = True
+            self._save(job_id)
 
     def delete(self, job_id: str) -> None:
         """Remove a finished job and its files."""
@@ -486,10 +502,11 @@ class JobManager:
                     job["finished"] = time.time()
                     job["state"] = CANCELLED if cancel.is_set() else DONE
                     self._save(job_id)
-            except AmorphError as exc:
+            except AmorphError as exc:  # the request was refused: running it again fails the same way
                 with self._lock:
                     job["error"], job["finished"] = str(exc), time.time()
                     job["state"] = CANCELLED if cancel.is_set() else FAILED
+                    job["retryable"] = False
                     self._save(job_id)
             except Exception as exc:  # keep the worker alive; record what happened
                 with self._lock:
@@ -497,6 +514,8 @@ class JobManager:
                     job["traceback"] = traceback.format_exc()
                     job["finished"] = time.time()
                     job["state"] = FAILED
+                    # out of memory may pass once other jobs end; any other crash would repeat
+                    job["retryable"] = isinstance(exc, MemoryError) or "OutOfMemory" in type(exc).__name__
                     self._save(job_id)
 
     def _run_isolated(self, kind: JobKind, job_id: str, gpu: int | None = None) -> Callable:
@@ -627,11 +646,14 @@ class JobManager:
         workers = self.gpu_lanes if job["lane"] == "gpu" else 1  # the running jobs of all but one worker
         return len(ahead) - min(workers - 1, sum(j["state"] == RUNNING for j in ahead))
 
-    def list_jobs(self, states=None, kind: str | None = None) -> list:
-        """Snapshots of all jobs, newest first, optionally filtered by state(s) and kind."""
+    def list_jobs(self, states=None, kind: str | None = None, owner=ANY, dismissed: bool | None = None) -> list:
+        """Snapshots of all jobs, newest first, optionally filtered by state(s), kind, owner (a workspace id;
+        ANY: every owner's) and whether they were dismissed (None: either)."""
         with self._lock:
             ids = [j["id"] for j in self._jobs.values()
-                   if (states is None or j["state"] in states) and (kind is None or j["kind"] == kind)]
+                   if (states is None or j["state"] in states) and (kind is None or j["kind"] == kind)
+                   and (owner is ANY or j.get("owner") == owner)
+                   and (dismissed is None or bool(j.get("dismissed")) == dismissed)]
         snaps = [self.get(i) for i in ids]
         return sorted(snaps, key=lambda j: j["created"], reverse=True)
 
@@ -640,10 +662,11 @@ class JobManager:
         jobs = [j for j in self.list_jobs(states=(QUEUED, RUNNING)) if j["lane"] == lane]
         return sorted(jobs, key=lambda j: (j["state"] != RUNNING, j["created"]))
 
-    def list_results(self, kind: str | None = "generate") -> list:
-        """Result files that exist on disk, one dict per file with the job's parameters, newest first."""
+    def list_results(self, kind: str | None = "generate", owner=ANY) -> list:
+        """Result files that exist on disk, one dict per file with the job's parameters, newest first (of one
+        owner's jobs unless owner is ANY)."""
         rows = []
-        for job in self.list_jobs(kind=kind):
+        for job in self.list_jobs(kind=kind, owner=owner):
             for r in job["results"]:
                 if Path(r["path"]).exists():
                     rows.append({"job_id": job["id"], "label": job["label"], "state": job["state"],

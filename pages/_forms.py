@@ -32,8 +32,12 @@ def _has_cuda() -> bool:
         return False
 
 
+#: an estimated generation time (s) above which the form suggests a smaller request
+LONG_JOB_S = 600.0
+
+
 def default_schedule(names) -> str:
-    """A preset that gives a first result in under a minute: 'draft' on a CPU; on a GPU the paper's schedule
+    """The quickest useful preset: 'draft' on a CPU (the form shows its measured time); on a GPU the paper's schedule
     (about 21 s for 3,000 atoms with the default model on an H100 with CUDA graphs, and the best measured
     quality; BENCHMARKS.md)."""
     for want in (("paper", "fast") if _has_cuda() else ("draft", "quick")):
@@ -58,7 +62,7 @@ def form(prefix: str = "gen", system_fixed: str | None = None, pores_default: bo
             tlo, thi = sys_.trained_rate_range_k_ps
             if rate < tlo or rate > thi:
                 st.warning(f"{rate:g} K/ps is outside the trained range {tlo:g}–{thi:g} K/ps: extrapolation.",
-                           icon="⚠️")
+                           icon=":material/warning:")
             else:
                 st.caption(f"Trained range: {tlo:g}–{thi:g} K/ps (reference MD glasses).")
         else:
@@ -88,7 +92,8 @@ def form(prefix: str = "gen", system_fixed: str | None = None, pores_default: bo
                 auto = density_from_rate(rate, system) if rate is not None else sys_.default_density_g_cm3
             except AmorphError as exc:
                 st.caption(f"no density regression: {exc}")
-        use_auto = st.toggle(f"Density from the cooling-rate regression ({auto:.3f} g/cm³)" if auto else
+        source = "the cooling-rate regression" if rate is not None else f"{sys_.label}'s typical glass density"
+        use_auto = st.toggle(f"Density from {source} ({auto:.3f} g/cm³)" if auto else
                              "Automatic density", value=True, key=f"{prefix}-dauto")
         density = None
         if not use_auto:
@@ -111,8 +116,9 @@ def form(prefix: str = "gen", system_fixed: str | None = None, pores_default: bo
         default = default_schedule(names)
         schedule = st.selectbox("Denoising schedule", names, index=names.index(default), key=f"{prefix}-schedule",
                                 format_func=lambda k: f"{k} — {getattr(sch[k], 'description', '')}")
-        device = st.selectbox("Device", ["auto", "cpu", "cuda"], key=f"{prefix}-device",
-                              help="auto: the GPU when present")
+        device = st.selectbox("Device", ["auto", "cpu"] + (["cuda"] if _has_cuda() else []), key=f"{prefix}-device",
+                              help="auto: the GPU when present" if _has_cuda() else
+                              "this server has no CUDA GPU: structures are made on its CPU")
         with st.expander("Model"):
             shipped = shipped_models(system)
             pick = st.selectbox("Shipped model", shipped or ["(none yet)"], key=f"{prefix}-shipped",
@@ -125,14 +131,36 @@ def form(prefix: str = "gen", system_fixed: str | None = None, pores_default: bo
         system, rate, n_atoms=n_atoms, box=box, aspect=aspect, density_g_cm3=density, pore_radius_a=pore_r,
         wall_density_g_cm3=wall if pore else None, pore_lattice=lattice, n_samples=n_samples, seed=seed,
         schedule=schedule, device=device, model=model)
+    check = sup.check_generation(params, cuda_available=_has_cuda())  # AmorphError: the form says what to change
+    show_cost(check, device)
     return params, sup.describe_params(params)
+
+
+def show_cost(check: dict, device: str) -> None:
+    """What the request makes and what it costs, before Generate: box, atoms, steps, estimated time."""
+    dev = "cuda" if device == "cuda" or (device == "auto" and _has_cuda()) else "cpu"
+    est = sup.estimate_generation_s(check["n_atoms"], check["n_steps"], check["n_structures"], dev)
+    box = " × ".join(f"{x:.1f}" for x in check["box_a"])
+    where = "this server's GPU" if dev == "cuda" else "this server's CPU"
+    text = (f"{check['n_structures']} × {check['n_atoms']} atoms in a {box} Å box · {check['n_steps']} "
+            f"denoising steps · " + (f"about {sup.fmt_duration(est)} on {where}"
+                                    if est is not None else f"no measured cost for {where}"))
+    st.info(text, icon=":material/timer:")
+    if est is not None and est > LONG_JOB_S:
+        st.warning(f"This job takes about {sup.fmt_duration(est)}; fewer atoms or a shorter schedule ('draft', "
+                   f"'quick') give a first look sooner.", icon=":material/hourglass_top:")
+    if check["md_refusal"]:
+        st.caption(f":material/info: MD refinement and elastic moduli will not be possible for this glass: "
+                   f"{check['md_refusal']}")
+    for w in check["warnings"]:
+        st.warning(w, icon=":material/warning:")
 
 
 def submit(params: dict, label: str) -> None:
     try:
-        jid = _ui.manager().submit("generate", params, label=label)
+        jid = _ui.manager().submit("generate", params, label=label, owner=_ui.workspace())
     except AmorphError as exc:
         _ui.show_error(exc)
         return
     _ui.remember_job(jid)
-    st.toast(f"queued job {jid}", icon="⏳")
+    st.toast(f"queued job {jid}", icon=":material/hourglass_top:")

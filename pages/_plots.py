@@ -17,6 +17,8 @@ METRICS = {
     "angle_SiOSi_mean_deg": ("Si-O-Si angle", "°"),
     "angle_SiOSi_sd_deg": ("Si-O-Si angle spread (sd)", "°"),
     "shortest_SiO_a": ("shortest Si-O", "Å"),
+    "Q4_fraction": ("Q4: Si with 4 bridging O", "fraction"),
+    "Q3_fraction": ("Q3: Si with 3 bridging O", "fraction"),
     "entropy_nats": ("QUESTS entropy", "nats"),
     "rings_3_per_Si": ("3-rings per Si", ""),
     "rings_4_per_Si": ("4-rings per Si", ""),
@@ -30,6 +32,75 @@ METRICS = {
     "nbo_per_nm2": ("NBO at pore surface", "1/nm²"),
     "pore_r_eff_a": ("effective pore radius", "Å"),
 }
+
+
+#: one colour per kind of set, the same in every plot: generated red, MD blue (others by order)
+SET_COLORS = {"generated": "#d62728", "MD": "#1f77b4"}
+OTHER_COLORS = ["#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"]
+#: line styles that tell sizes apart within one kind of set
+SIZE_DASHES = ["solid", "dash", "dot", "dashdot", "longdash"]
+
+
+def set_color(label: str, k: int = 0) -> str:
+    """The colour of a set: 'generated...' red, 'MD...' blue, whatever its plot."""
+    low = str(label).lower()
+    if low.startswith("gen"):
+        return SET_COLORS["generated"]
+    if low.startswith("md") or low.startswith("sim") or "reference" in low:
+        return SET_COLORS["MD"]
+    return OTHER_COLORS[k % len(OTHER_COLORS)]
+
+
+def entropy_axis(fig: go.Figure, min_span: float = 0.5) -> go.Figure:
+    """A readable entropy axis (nats): at least min_span wide around the data and 3-digit ticks, so that
+    numerical noise of 1e-9 nats does not fill the axis with 10-digit ticks."""
+    ys = [float(y) for tr in fig.data for y in (tr.y or ()) if y is not None and math.isfinite(float(y))]
+    if ys:
+        lo, hi = min(ys), max(ys)
+        if hi - lo < min_span:
+            mid = (hi + lo) / 2
+            lo, hi = mid - min_span / 2, mid + min_span / 2
+        pad = 0.05 * (hi - lo)
+        fig.update_yaxes(range=[lo - pad, hi + pad])
+    fig.update_yaxes(tickformat=".3~g")
+    return fig
+
+
+def figure_records(fig: go.Figure) -> list:
+    """The numbers a figure plots, one flat dict per point (trace name, panel, x, y, error; heatmap cells as
+    row, column, value): what its CSV download holds."""
+    titles = [a.text for a in (fig.layout.annotations or ())]
+    out = []
+    for tr in fig.data:
+        panel = getattr(tr, "xaxis", None) or "x"
+        k = int(panel[1:] or 1) - 1
+        base = {"series": tr.name or "", "panel": titles[k] if k < len(titles) else ""}
+        if isinstance(tr, go.Heatmap):
+            for i, row in enumerate(tr.z or ()):
+                out += [dict(base, row=i + 1, column=j + 1, value=v) for j, v in enumerate(row)]
+            continue
+        err = list(tr.error_y.array) if getattr(tr, "error_y", None) is not None and tr.error_y.array is not None \
+            else None
+        for i, (x, y) in enumerate(zip(tr.x if tr.x is not None else (), tr.y if tr.y is not None else ())):
+            rec = dict(base, x=x, y=y)
+            if err is not None and i < len(err):
+                rec["error"] = err[i]
+            out.append(rec)
+    return out
+
+
+def qn_figure(sets: dict, former: str = "Si", anion: str = "O") -> go.Figure:
+    """sets: {label: {"0": fraction, ..., "4": ...}}; bars of the Qn distribution (Qn: a former with n
+    bridging anions)."""
+    fig = go.Figure()
+    for c, (label, q) in enumerate(sets.items()):
+        if q:
+            ns = sorted(q, key=int)
+            fig.add_trace(go.Bar(x=[f"Q{n}" for n in ns], y=[q[n] for n in ns], name=label,
+                                 marker_color=set_color(label, c)))
+    fig.update_layout(title=f"Qn distribution ({former} with n bridging {anion})", xaxis_title="Qn",
+                      yaxis_title=f"fraction of {former}", barmode="group", **LAYOUT)
+    return fig
 
 
 def pm(stat: dict | None, digits: int = 4) -> str:
@@ -60,13 +131,12 @@ def pdf_figure(pdf_sets: dict, title="Partial pair distribution functions") -> g
     first = next(iter(pdf_sets.values()))
     parts = list(first["partials"])
     fig = make_subplots(rows=1, cols=len(parts), subplot_titles=parts, horizontal_spacing=0.06)
-    colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
     for c, (label, pdf) in enumerate(pdf_sets.items()):
         for k, p in enumerate(parts):
             if p not in pdf["partials"]:
                 continue
             fig.add_trace(go.Scatter(x=pdf["r_a"], y=pdf["partials"][p], name=label, legendgroup=label,
-                                     showlegend=k == 0, line=dict(color=colors[c % len(colors)])), 1, k + 1)
+                                     showlegend=k == 0, line=dict(color=set_color(label, c))), 1, k + 1)
             fig.update_xaxes(title_text="r (Å)", row=1, col=k + 1)
     fig.update_yaxes(title_text="g(r)", row=1, col=1)
     fig.update_layout(title=title, **LAYOUT)
@@ -76,18 +146,20 @@ def pdf_figure(pdf_sets: dict, title="Partial pair distribution functions") -> g
 def histogram_figure(sets: dict, title: str, xlabel: str, ylabel: str = "probability density") -> go.Figure:
     """sets: {label: {"centers": [...], "density": [...]}}."""
     fig = go.Figure()
-    for label, h in sets.items():
+    for c, (label, h) in enumerate(sets.items()):
         if h and h.get("density") is not None:
-            fig.add_trace(go.Scatter(x=h["centers"], y=h["density"], name=label, mode="lines"))
+            fig.add_trace(go.Scatter(x=h["centers"], y=h["density"], name=label, mode="lines",
+                                     line=dict(color=set_color(label, c))))
     fig.update_layout(title=title, xaxis_title=xlabel, yaxis_title=ylabel, **LAYOUT)
     return fig
 
 
 def rings_figure(sets: dict, title="Ring size distribution (shortest-path rings, size = number of Si)"):
     fig = go.Figure()
-    for label, r in sets.items():
+    for c, (label, r) in enumerate(sets.items()):
         if r:
-            fig.add_trace(go.Bar(x=r["sizes_si"], y=r["rings_per_si_mean"], name=label))
+            fig.add_trace(go.Bar(x=r["sizes_si"], y=r["rings_per_si_mean"], name=label,
+                                 marker_color=set_color(label, c)))
     fig.update_layout(title=title, xaxis_title="ring size (Si atoms)", yaxis_title="rings per Si",
                       barmode="group", **LAYOUT)
     return fig
@@ -99,8 +171,11 @@ def overlap_figure(matrices: dict) -> go.Figure:
     for k, (name, m) in enumerate(matrices.items()):
         fig.add_trace(go.Heatmap(z=m, zmin=0, zmax=1, colorscale="Viridis", showscale=k == len(matrices) - 1,
                                  colorbar=dict(title="overlap")), 1, k + 1)
-        fig.update_xaxes(title_text="structure B", row=1, col=k + 1)
-        fig.update_yaxes(title_text="structure A", row=1, col=k + 1, autorange="reversed")
+        n_b, n_a = (len(m[0]) if m else 0), len(m)
+        fig.update_xaxes(title_text="structure B", row=1, col=k + 1, tickmode="array", tickvals=list(range(n_b)),
+                         ticktext=[str(i + 1) for i in range(n_b)])
+        fig.update_yaxes(title_text="structure A", row=1, col=k + 1, autorange="reversed", tickmode="array",
+                         tickvals=list(range(n_a)), ticktext=[str(i + 1) for i in range(n_a)])
     fig.update_layout(title="QUESTS overlap: fraction of A's environments found in B", **LAYOUT)
     return fig
 
@@ -108,9 +183,13 @@ def overlap_figure(matrices: dict) -> go.Figure:
 def trend_figure(series: dict, title: str, ylabel: str) -> go.Figure:
     """series: {label: (rates, means, sds)}; log-x plot of a quantity vs cooling rate with error bars."""
     fig = go.Figure()
-    for label, (x, y, e) in series.items():
+    seen: dict = {}  # series per colour so far: the second one of a colour (another size) is dashed
+    for c, (label, (x, y, e)) in enumerate(series.items()):
+        color = set_color(label, c)
+        dash = SIZE_DASHES[seen.get(color, 0) % len(SIZE_DASHES)]
+        seen[color] = seen.get(color, 0) + 1
         fig.add_trace(go.Scatter(x=x, y=y, error_y=dict(type="data", array=e, visible=True),
-                                 mode="markers+lines", name=label))
+                                 mode="markers+lines", name=label, line=dict(color=color, dash=dash)))
     fig.update_layout(title=title, xaxis_title="cooling rate (K/ps)", yaxis_title=ylabel, xaxis_type="log",
                       **LAYOUT)
     return fig

@@ -9,7 +9,8 @@ import streamlit as st
 
 from amorph_core import app_support as sup
 from amorph_core.errors import AmorphError
-from amorph_core.jobs import FINAL, QUEUED, RUNNING, get_manager
+from amorph_core.jobs import FINAL, get_manager
+from pages import _plots
 
 POLL_S = 1.0
 STRUCTURE_PAGE = "pages/structure.py"
@@ -46,10 +47,24 @@ def references(system: str, rate=None):
 
 
 def show_error(exc: Exception) -> None:
-    st.error(str(exc) if isinstance(exc, AmorphError) else f"{type(exc).__name__}: {exc}", icon="⚠️")
+    st.error(sup.user_message(exc), icon=":material/error:")
 
 
 # --------------------------------------------------------------------------- jobs
+def workspace() -> str:
+    """This visitor's workspace id: jobs and results belong to it (private by default on a shared server).
+
+    It lives in the page address (?ws=...), so a reload or a bookmark comes back to the same jobs; a visit
+    without one starts a new workspace."""
+    ws = st.query_params.get("ws") or st.session_state.get("workspace")
+    if not sup.valid_workspace(ws):
+        ws = sup.new_workspace()
+    st.session_state["workspace"] = ws
+    if st.query_params.get("ws") != ws:
+        st.query_params["ws"] = ws
+    return ws
+
+
 def remember_job(job_id: str) -> None:
     st.session_state.setdefault("my_jobs", [])
     if job_id not in st.session_state["my_jobs"]:
@@ -57,108 +72,119 @@ def remember_job(job_id: str) -> None:
 
 
 def entropy_figure(job: dict) -> go.Figure:
-    """Information entropy (nats) vs denoising step, one line per sample (paper Fig. 20, live)."""
+    """Information entropy (nats/atom) vs denoising step, one line per sample (paper Fig. 20, live)."""
     fig = go.Figure()
     for idx, s in sorted(job.get("samples", {}).items(), key=lambda kv: int(kv[0])):
         if s.get("entropy"):
             x, y = zip(*s["entropy"])
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=f"seed {s.get('seed')}"))
     fig.update_layout(xaxis_title="denoising step", yaxis_title="information entropy H (nats/atom)",
-                      height=320, margin=dict(l=10, r=10, t=30, b=10), title="Entropy while denoising")
+                      height=320, margin=dict(l=10, r=10, t=30, b=10),
+                      title=sup.entropy_chart_title(job.get("params") or {}))
+    n = (job.get("params") or {}).get("n_atoms")
+    if n:
+        import math
+
+        fig.add_hline(y=math.log(n), line_dash="dot", line_color="#888888",
+                      annotation_text="ln N: every environment distinct")
+    _plots.entropy_axis(fig)
     return fig
 
 
 def _job_card(job: dict, key: str) -> None:
     m = manager()
     state = job["state"]
-    head = f"**{job['label']}** · `{job['id']}` · {state}"
-    if state == QUEUED:
-        head += f" (position {job['queue_position']} in the queue)"
-    st.markdown(head)
+    st.markdown(f"**{job['label']}** · `{job['id']}` · {state}")
     if job["kind"] == "generate" and sup.describe_params(job["params"]) != job["label"]:
         st.caption(sup.describe_params(job["params"]))
-    if state in (RUNNING, QUEUED):
+    level, text = sup.job_status(job)
+    if level == "progress":
         frac = float(job.get("fraction") or 0.0)
-        st.progress(min(max(frac, 0.0), 1.0),
-                    text=f"{100 * frac:.0f}% · ETA {sup.fmt_duration(job.get('eta_s'))} · "
-                         f"{len(job['results'])} finished" + (f" · {job['stage']}" if job.get("stage") else ""))
-        if st.button("Cancel", key=f"cancel-{key}-{job['id']}", icon="🛑"):
+        st.progress(min(max(frac, 0.0), 1.0), text=text)
+        if st.button("Cancel", key=f"cancel-{key}-{job['id']}", icon=":material/stop_circle:"):
             m.cancel(job["id"])
-    elif state == "failed":
-        st.error(job.get("error") or "failed", icon="⚠️")
-    elif state in ("cancelled", "interrupted"):
-        st.warning(f"{state}: kept {len(job['results'])} finished structure(s)"
-                   + (f" — {job['error']}" if job.get("error") else ""), icon="⏹️")
-    if state in ("cancelled", "interrupted", "failed") and m.can_resume(job["id"]):
-        if st.button("Resume", key=f"resume-{key}-{job['id']}", icon="▶️",
-                     help="queue it again: finished structures are kept, unfinished ones continue from their "
-                          "last saved step"):
+    else:
+        {"success": st.success, "error": st.error, "warning": st.warning}[level](
+            text, icon={"success": ":material/check_circle:", "error": ":material/error:",
+                        "warning": ":material/pause_circle:"}[level])
+        c1, c2 = st.columns(2)
+        if m.can_resume(job["id"]) and c1.button(
+                "Resume", key=f"resume-{key}-{job['id']}", icon=":material/play_arrow:",
+                help="queue it again: finished structures are kept, unfinished ones continue from their last "
+                     "saved step"):
             m.resume(job["id"])
             st.rerun()
-    elif job["kind"] == "generate":
-        st.success(f"done: {len(job['results'])} structure(s)", icon="✅")
-    else:
-        took = (job.get("finished") or 0) - (job.get("started") or 0)
-        st.success(f"done in {sup.fmt_duration(took)}", icon="✅")
+        if c2.button("Dismiss", key=f"dismiss-{key}-{job['id']}", icon=":material/close:",
+                     help="remove this card; result files stay listed"):
+            m.dismiss(job["id"])
+            st.rerun()
     if any(s.get("entropy") for s in job.get("samples", {}).values()):
         st.plotly_chart(entropy_figure(job), key=f"ent-{key}-{job['id']}", width="stretch")
 
 
-def _jobs_to_show(kind: str | None) -> list:
+#: cards shown at once; older finished jobs go into an expander
+MAX_CARDS = 4
+
+
+def _jobs_to_show(kind: str | None, match=None) -> tuple:
+    """(this workspace's undismissed jobs of a kind that pass match(job), newest first; the number of other
+    workspaces' jobs queued or running in the GPU lane)."""
     m = manager()
-    mine = st.session_state.get("my_jobs", [])
-    jobs = []
-    for jid in mine:
-        try:
-            jobs.append(m.get(jid))
-        except AmorphError:
-            pass
-    others = [j for j in m.queue("gpu") if j["id"] not in mine]
-    jobs = [j for j in jobs if kind is None or j["kind"] == kind]
-    return sorted(jobs, key=lambda j: j["created"], reverse=True), others
+    ws = workspace()
+    jobs = [j for j in m.list_jobs(kind=kind, owner=ws, dismissed=False)
+            if match is None or match(j)]
+    others = [j for j in m.queue("gpu") if j.get("owner") != ws]
+    return jobs, len(others)
 
 
-def _render_jobs(kind: str | None, key: str) -> bool:
-    jobs, others = _jobs_to_show(kind)
+def _render_jobs(kind: str | None, key: str, match=None) -> bool:
+    jobs, others = _jobs_to_show(kind, match)
     active = any(j["state"] not in FINAL for j in jobs) or bool(others)
     if others:
-        st.info("Queue on this server (one GPU job at a time): "
-                + "; ".join(f"{j['label']} ({j['state']})" for j in others), icon="⏳")
-    for job in jobs[:4]:
+        st.info(f"{others} other job(s) on this server run or wait in the GPU queue (one GPU job at a time); "
+                f"yours start after them.", icon=":material/hourglass_top:")
+    for job in jobs[:MAX_CARDS]:
         with st.container(border=True):
             _job_card(job, key)
+    if len(jobs) > MAX_CARDS:
+        with st.expander(f"{len(jobs) - MAX_CARDS} older job(s)"):
+            for job in jobs[MAX_CARDS:]:
+                with st.container(border=True):
+                    _job_card(job, key)
     return active
 
 
 @st.fragment(run_every=POLL_S)
-def _live_jobs(kind, key):
-    active = _render_jobs(kind, key)
+def _live_jobs(kind, key, match):
+    active = _render_jobs(kind, key, match)
     if not active:
         st.rerun(scope="app")  # a job just finished: refresh the result lists
 
 
 @st.fragment
-def _static_jobs(kind, key):
-    _render_jobs(kind, key)
+def _static_jobs(kind, key, match):
+    _render_jobs(kind, key, match)
 
 
-def job_panel(kind: str | None = "generate", key: str = "jobs") -> None:
-    """This session's jobs with progress, ETA, entropy chart and cancel; polls while any is active."""
-    jobs, others = _jobs_to_show(kind)
+def job_panel(kind: str | None = "generate", key: str = "jobs", match=None) -> None:
+    """This workspace's jobs (of a kind, passing match(job): a page shows its own) with progress, ETA, entropy
+    chart, cancel, resume and dismiss; polls while any is active."""
+    jobs, others = _jobs_to_show(kind, match)
     if any(j["state"] not in FINAL for j in jobs) or others:
-        _live_jobs(kind, key)
+        _live_jobs(kind, key, match)
     else:
-        _static_jobs(kind, key)
+        _static_jobs(kind, key, match)
 
 
 # --------------------------------------------------------------------------- structures
 def result_rows(kind: str | None = "generate") -> list:
     """Result structures on disk (newest first); MD-refined structures carry their source's parameters."""
     m = manager()
-    rows = m.list_results(kind=kind)
+    ws = workspace()
+    rows = m.list_results(kind=kind, owner=ws)
     if kind == "generate":
         by_path = {r["path"]: r for r in rows}
-        for r in m.list_results(kind="refine"):
+        for r in m.list_results(kind="refine", owner=ws):
             src = by_path.get(r["params"].get("path"))
             params = dict(src["params"] if src else {}, refined=f"{r['params'].get('nvt_ps')} ps NVT + "
                                                                 f"{r['params'].get('npt_ps')} ps NPT")
@@ -192,7 +218,7 @@ def pick_structure(key: str, allow_upload: bool = True, allow_reference: bool = 
     if src == "generated":
         rows = [r for r in result_rows() if system is None or r["params"].get("system") == system]
         if not rows:
-            st.info("No generated structures yet: start one on the Generate page.", icon="ℹ️")
+            st.info("No generated structures yet: start one on the Generate page.", icon=":material/info:")
             return None
         paths = [r["path"] for r in rows]
         labels = {r["path"]: result_label(r) for r in rows}
@@ -200,7 +226,11 @@ def pick_structure(key: str, allow_upload: bool = True, allow_reference: bool = 
         idx = paths.index(pre) if pre in paths else 0
         path = st.selectbox("Generated structure", paths, index=idx, format_func=labels.get, key=f"{key}-gen")
         try:
-            return load(path)
+            atoms = load(path)
+            atoms.info["job"] = next(r["job_id"] for r in rows if r["path"] == path)
+            if "refined" in (next(r for r in rows if r["path"] == path)["params"]):
+                atoms.info["refined"] = True
+            return atoms
         except AmorphError as exc:
             show_error(exc)
             return None
@@ -240,24 +270,28 @@ def structure_viewer(atoms, key: str, system: str | None = None, height: int = 5
                          help="auto: balls+sticks up to 5k atoms, sticks up to 20k, lines above")
     color_by = c2.selectbox("Colour by", ["element", "coordination defect"], key=f"{key}-color")
     use_slab = c3.toggle("Slab view", key=f"{key}-slab", help="show a slice: useful for pores and big boxes")
-    shown = atoms
+    shown, mask = atoms, None
     if use_slab:
         s1, s2, s3 = st.columns(3)
         axis = s1.selectbox("Slab normal", ["z", "x", "y"], key=f"{key}-axis")
         pos = s2.slider("Position (fraction of box)", 0.0, 1.0, 0.5, 0.01, key=f"{key}-pos")
         thick = s3.slider("Thickness (Å)", 1.0, float(max(2.0, atoms.cell.lengths().max())), 6.0, 0.5,
                           key=f"{key}-thick")
+        mask = sup.slab_mask(atoms, axis, pos, thick)
         shown = sup.slab(atoms, axis, pos, thick)
     defects = None
     if color_by == "coordination defect":
         try:
             sysname = system or guess_system(atoms.get_chemical_symbols()).name
-            defects = sup.defect_classes(shown, sysname)
+            defects = sup.defect_classes(atoms, sysname)  # bonds of the whole glass, also across the slab's faces
+            if mask is not None:
+                defects = sup.defects_in(defects, mask)
+            where = "in the slab" if mask is not None else "in the glass"
             if defects:
-                st.caption("Defects shown as spheres: " + ", ".join(
+                st.caption(f"Coordination defects {where}, shown as spheres: " + ", ".join(
                     f"{k}: {len(v)}" for k, v in sorted(defects.items())))
             else:
-                st.caption("No coordination defects (every Si 4-fold, every O 2-fold).")
+                st.caption(f"No coordination defects {where} (every Si 4-fold, every O 2-fold).")
         except AmorphError as exc:
             show_error(exc)
             color_by = "element"
@@ -267,6 +301,10 @@ def structure_viewer(atoms, key: str, system: str | None = None, height: int = 5
     html = sup.viewer_html(shown, style=style, color_by="defect" if defects is not None else "element",
                            defects=defects, height=height)
     st.iframe(html, height=height + 20)
+    st.markdown("Colours: " + " ".join(
+        f'<span style="color:{c}">●</span> {name}' for name, c in
+        sup.color_legend("defect" if defects is not None else "element", shown.get_chemical_symbols(), defects)),
+        unsafe_allow_html=True)
     st.caption(f"{len(shown)} of {n} atoms shown · cell {' × '.join(f'{x:.2f}' for x in atoms.cell.lengths())} Å"
                " · drag to rotate, scroll to zoom")
 
@@ -286,7 +324,22 @@ def download_buttons(atoms, stem: str, key: str) -> None:
             col.caption(f"{fmt}: {exc}")
             continue
         col.download_button(f"{fmt}", data, file_name=f"{stem}{suffix}", key=f"{key}-dl-{fmt}",
-                            mime="chemical/x-extxyz" if fmt == "extxyz" else "text/plain", icon="⬇️")
+                            mime="chemical/x-extxyz" if fmt == "extxyz" else "text/plain", icon=":material/download:")
+
+
+def chart(fig, key: str, stem: str | None = None) -> None:
+    """A plotly figure and, under it, a CSV download of the numbers it plots."""
+    st.plotly_chart(fig, width="stretch", key=key)
+    csv_download(_plots.figure_records(fig), stem or key, key=f"{key}-csv")
+
+
+def csv_download(records: list, stem: str, key: str) -> None:
+    """A button that downloads the plotted numbers (a list of flat dicts) as CSV."""
+    import pandas as pd
+
+    if records:
+        st.download_button("CSV of the plotted data", pd.DataFrame(records).to_csv(index=False).encode(),
+                           file_name=f"{stem}.csv", mime="text/csv", key=key, icon=":material/download:")
 
 
 # --------------------------------------------------------------------------- analysis jobs
@@ -306,7 +359,7 @@ def save_upload_for_job(atoms) -> str:
 
 def submit_job(kind: str, params: dict, label: str, session_key: str):
     try:
-        jid = manager().submit(kind, params, label=label)
+        jid = manager().submit(kind, params, label=label, owner=workspace())
     except AmorphError as exc:
         show_error(exc)
         return None
@@ -334,7 +387,7 @@ def job_result(session_key: str, kind: str, purpose: str | None = None):
         except AmorphError:
             job = None
     if job is None:
-        done = [j for j in m.list_jobs(states=("done",), kind=kind)
+        done = [j for j in m.list_jobs(states=("done",), kind=kind, owner=workspace())
                 if purpose is None or j["params"].get("purpose") == purpose]
         job = done[0] if done else None
     if job is None or job["state"] != "done" or not job["results"]:
@@ -350,7 +403,7 @@ def rate_of(paths) -> float | None:
     import math
 
     rates = []
-    for r in manager().list_results():
+    for r in manager().list_results(owner=workspace()):
         if r["path"] in paths and r["params"].get("cooling_rate_k_ps"):
             rates.append(math.log10(r["params"]["cooling_rate_k_ps"]))
     return 10 ** (sum(rates) / len(rates)) if rates else None

@@ -1,7 +1,9 @@
 """About: what the model is, its data, licence, limits and how to cite."""
 import streamlit as st
 
-st.title("📖 About Amorph")
+from amorph_core import app_support as sup
+
+st.title(":material/menu_book: About Amorph")
 st.markdown("""
 **Amorph** generates amorphous structures with a denoising diffusion model conditioned on the cooling rate,
 following Yang & Schwalbe-Koda, *A generative diffusion model for amorphous materials* (2025).
@@ -18,22 +20,26 @@ melt-quenched here (details below). The reference glasses ship with the app (`as
 porous glasses; a feel for what the cooling rate does to structure (Si–O–Si angles, rings, defects, entropy).
 
 **Limits.** Rates outside the trained range (0.1–100 K/ps for a-SiO₂) are extrapolations and flagged as
-such. The default a-SiO₂ model (sio2-cond-hq4) was trained for 47 minutes on 4 GPUs, 27 minutes on one, 6 minutes
-on 2 and 8 minutes on 3, not the paper's 40 hours. Before any MD refinement, its 3000-atom a-SiO₂ glasses at 1 K/ps
+such. The default a-SiO₂ model (sio2-cond-hq4) was trained in stages, each continuing the previous model (its README
+under `assets/models/` lists them), about 1.5 hours of wall time in all on one to four GPUs, not the paper's 40 hours;
+the table below shows each model's last stage. Before any MD refinement, its 3000-atom a-SiO₂ glasses at 1 K/ps
 have about 2 % under-coordinated Si and 3 % O not 2-fold with the paper's schedule, and 1.5 % and 2.2 % with the
 `window` schedule (MD glasses: 0.05 % and 0.5 %). Their first PDF peaks are sharper than those of 300 K MD glasses:
 there is less thermal vibration, and short MD refinement restores it. Their QUESTS entropies follow the MD glasses'
 trend with the cooling rate, but more weakly with the paper's schedule (up to 0.17 nats off between 100 and
 0.1 K/ps). With the `matched` schedule they are within 0.03 nats, after a two-parameter calibration on these same
-references. The measured numbers are in BENCHMARKS.md. Check every result with *Compare with MD* and refine with MD when it
-matters. Densities come from a regression on the reference
-glasses unless you set them. Nothing here replaces validation against experiment.
+references. The measured numbers are in BENCHMARKS.md. Check every result with *Compare with MD* and refine with
+MD when it matters. Densities come from a regression on the reference glasses unless you set them. Nothing here replaces validation against experiment.
 
 **Software licence.** Amorph is MIT-licensed. The 3D viewer is 3Dmol.js (BSD-3-Clause), served locally from
 `static/` so the app works offline.
 
 **How to cite.**
-> K. Yang and D. Schwalbe-Koda, "A generative diffusion model for amorphous materials", 2025.
+> K. Yang and D. Schwalbe-Koda, "A Generative Diffusion Model for Amorphous Materials", 2025.
+> Project page: https://kaiyang1010.github.io/DM2/
+
+The copy of the paper this project works from carries no arXiv id or DOI of its own; cite the identifier on the
+project page once it is published there.
 """)
 
 st.subheader("Shipped models")
@@ -47,15 +53,16 @@ try:
         rows.append({"model": name, "system": cfg.get("system"), "conditional on rate": cfg.get("conditional"),
                      "parameters": meta.get("n_parameters"), "training updates": meta.get("step"),
                      "validation loss (Å²)": meta.get("val_loss_A2"), "trained on": meta.get("device"),
-                     "training time (min)": round(meta["wall_time_s"] / 60, 1) if meta.get("wall_time_s") else None,
+                     "last training stage (min)": (round(meta["wall_time_s"] / 60, 1) if meta.get("wall_time_s")
+                                                   else None),
                      "train / validation glasses": f"{len(meta.get('train_structures', []))} / "
                                                    f"{len(meta.get('val_structures', []))}"})
 except Exception as exc:  # a broken checkpoint must not break the About page
-    st.warning(f"could not read the shipped models: {exc}")
+    st.warning(f"could not read the shipped models: {sup.user_message(exc)}", icon=":material/warning:")
 if rows:
     st.dataframe(rows, hide_index=True, width="stretch")
 else:
-    st.info("No trained model is shipped in this installation (assets/models/).", icon="ℹ️")
+    st.info("No trained model is shipped in this installation (assets/models/).", icon=":material/info:")
 
 st.subheader("Reference glasses")
 from amorph_core.errors import AmorphError  # noqa: E402

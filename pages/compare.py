@@ -3,14 +3,31 @@ from pathlib import Path
 
 import streamlit as st
 
+from amorph_core import app_support as sup
 from amorph_core.errors import AmorphError
 from amorph_core.structures import reference_rates
 from amorph_core.systems import SYSTEMS
 from pages import _plots, _ui
 
-st.title("📊 Compare with MD")
+st.title(":material/compare: Compare with MD")
 st.caption("Partial PDFs, bond angles, rings, coordination, QUESTS entropy and overlaps of a generated set "
            "against the melt-quenched reference glasses at the nearest cooling rate (paper Fig. 2, 17).")
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _md_refusal_cached(path: str, mtime: float, engine: str) -> str | None:
+    from amorph_core.md.protocols import check_refinable
+
+    try:
+        check_refinable(_ui.load(path), engine)
+    except AmorphError as exc:
+        return f"MD is not possible for this structure: {sup.user_message(exc)}"
+    return None
+
+
+def _md_refusal(path: str, engine: str) -> str | None:
+    """Why refine/moduli would fail for this structure and engine (the core's own check), None if they run."""
+    return _md_refusal_cached(path, Path(path).stat().st_mtime, engine)
+
 
 system = st.selectbox("System", list(SYSTEMS), format_func=lambda s: SYSTEMS[s].label, key="cmp-system")
 src = st.radio("Compare", ["generated structures", "an uploaded structure"], horizontal=True, key="cmp-src")
@@ -18,15 +35,13 @@ paths = []
 if src == "generated structures":
     rows = [r for r in _ui.result_rows() if r["params"].get("system") == system]
     if not rows:
-        st.info("No generated structures of this system yet: make some on the Generate page.", icon="ℹ️")
+        st.info("No generated structures of this system yet: make some on the Generate page.", icon=":material/info:")
     else:
         labels = {r["path"]: _ui.result_label(r) for r in rows}
         latest = [r["path"] for r in rows if r["job_id"] == rows[0]["job_id"]]
         paths = st.multiselect("Generated structures", list(labels), default=latest, format_func=labels.get,
                                key="cmp-paths")
 else:
-    from amorph_core import app_support as sup
-
     up = st.file_uploader(f"Structure file (≤ {sup.MAX_UPLOAD_MB} MB; any format ase reads)", key="cmp-upload")
     if up is not None:
         try:
@@ -52,7 +67,7 @@ rings = c1.checkbox("Ring statistics", value=system == "sio2", key="cmp-rings",
                     help="shortest-path rings; slow for big boxes", disabled=system != "sio2")
 entropy = c2.checkbox("QUESTS entropy and overlaps", value=True, key="cmp-entropy",
                       help="the first run in a server compiles numba kernels (~1 min)")
-if st.button("Compare", type="primary", icon="📊", disabled=not paths or rates is None, key="cmp-run"):
+if st.button("Compare", type="primary", icon=":material/compare:", disabled=not paths or rates is None, key="cmp-run"):
     params = {"paths": paths, "system": system, "reference_rate_k_ps": ref_rate, "rings": bool(rings),
               "entropy": bool(entropy), "purpose": "compare"}
     _ui.submit_job("compare", params, f"compare {len(paths)} {SYSTEMS[system].label} vs MD "
@@ -64,6 +79,14 @@ job, res = _ui.job_result("cmp-job", "compare", "compare")
 if res is not None:
     st.subheader(f"{res['n_generated']} structure(s) vs {res['n_reference']} MD glasses"
                  + (f" at {res['reference_rates_k_ps'][0]:g} K/ps" if res.get("reference_rates_k_ps") else ""))
+    try:
+        sizes = sup.size_mismatch([len(_ui.load(p)) for p in res.get("paths", [])],
+                                  [len(a) for a in _ui.references(job["params"]["system"],
+                                                                  job["params"].get("reference_rate_k_ps"))])
+    except (AmorphError, OSError) as exc:
+        sizes = f"the compared sizes could not be checked ({sup.user_message(exc)})"
+    if sizes:
+        st.warning(sizes, icon=":material/straighten:")
     st.dataframe(_plots.comparison_table(res["aggregate_generated"], res["aggregate_reference"]),
                  hide_index=True, width="stretch")
     st.caption("mean ± standard deviation over the structures of each set (n = number of structures).")
@@ -78,30 +101,32 @@ if res is not None:
                                                          "n": len(rf_r[p])}) if rf_r.get(p) else "–"}
         for p, v in rf_g.items()]), hide_index=True, width="stretch")
     st.caption("PDF R-factor: " + res.get("pdf_r_factor_definition", ""))
-    st.plotly_chart(_plots.pdf_figure({"generated": res["mean_pdf_generated"], "MD": res["mean_pdf_reference"]}),
-                    width="stretch", key="cmp-pdf")
+    _ui.chart(_plots.pdf_figure({"generated": res["mean_pdf_generated"], "MD": res["mean_pdf_reference"]}),
+              key="cmp-pdf")
     if res.get("angle_histograms_generated"):
         cols = st.columns(len(res["angle_histograms_generated"]))
         for col, k in zip(cols, res["angle_histograms_generated"]):
-            col.plotly_chart(_plots.histogram_figure(
-                {"generated": res["angle_histograms_generated"][k], "MD": res["angle_histograms_reference"][k]},
-                k.replace("angle_", "").replace("_deg", "") + " bond angles", "angle (°)", "probability density (1/°)"),
-                width="stretch", key=f"cmp-{k}")
+            with col:
+                _ui.chart(_plots.histogram_figure(
+                    {"generated": res["angle_histograms_generated"][k], "MD": res["angle_histograms_reference"][k]},
+                    k.replace("angle_", "").replace("_deg", "") + " bond angles", "angle (°)",
+                    "probability density (1/°)"), key=f"cmp-{k}")
     if res.get("rings_generated"):
-        st.plotly_chart(_plots.rings_figure({"generated": res["rings_generated"], "MD": res["rings_reference"]}),
-                        width="stretch", key="cmp-rings-fig")
+        _ui.chart(_plots.rings_figure({"generated": res["rings_generated"], "MD": res["rings_reference"]}),
+                  key="cmp-rings-fig")
+    if res.get("qn_generated"):
+        _ui.chart(_plots.qn_figure({"generated": res["qn_generated"], "MD": res.get("qn_reference")}),
+                  key="cmp-qn")
     if res.get("overlap_gen_gen") is not None:
         s = res["summary"]
-        st.plotly_chart(_plots.overlap_figure({"Gen|Gen": res["overlap_gen_gen"], "Sim|Sim": res["overlap_sim_sim"],
-                                               "Gen|Sim": res["overlap_gen_sim"]}), width="stretch", key="cmp-ov")
+        _ui.chart(_plots.overlap_figure({"Gen|Gen": res["overlap_gen_gen"], "Sim|Sim": res["overlap_sim_sim"],
+                                         "Gen|Sim": res["overlap_gen_sim"]}), key="cmp-ov")
         st.caption(f"Mean overlaps: Gen|Gen {s.get('overlap_gen_gen_mean', float('nan')):.3f} · "
                    f"Sim|Sim {s.get('overlap_sim_sim_mean', float('nan')):.3f} · "
                    f"Gen|Sim {s.get('overlap_gen_sim_mean', float('nan')):.3f} (off-diagonal means for Gen|Gen and "
                    "Sim|Sim). " + res.get("entropy_definition", ""))
     with st.expander("All numbers (JSON)"):
         st.json(res["summary"])
-elif job is not None and job["state"] == "failed":
-    st.error(job.get("error"), icon="⚠️")
 
 st.divider()
 st.subheader("MD refinement and elastic moduli")
@@ -118,23 +143,25 @@ else:
     npt = c[1].number_input("NPT (ps)", 0.0, 200.0, 5.0, 1.0, key="md-npt")
     engine = c[2].selectbox("Engine", ["auto", "openmm", "lammps"], key="md-engine")
     b1, b2 = st.columns(2)
-    if b1.button("Refine with MD", icon="🌀", key="md-refine"):
+    md_refusal = _md_refusal(target, engine)
+    if md_refusal:
+        st.error(md_refusal, icon=":material/block:")
+    if b1.button("Refine with MD", icon=":material/cyclone:", key="md-refine", disabled=bool(md_refusal)):
         _ui.submit_job("refine", {"path": target, "nvt_ps": nvt, "npt_ps": npt, "engine": engine,
                                   "purpose": "compare"}, f"MD refinement of {labels[target]}", "md-refine-job")
-    if b2.button("Elastic moduli", icon="🧱", key="md-moduli"):
+    if b2.button("Elastic moduli", icon=":material/fitness_center:", key="md-moduli", disabled=bool(md_refusal)):
         _ui.submit_job("moduli", {"paths": [target], "engine": engine, "purpose": "compare"},
                        f"elastic moduli of {labels[target]}", "md-mod-job")
-    _ui.job_panel("refine", key="md-ref")
-    _ui.job_panel("moduli", key="md-mod")
+    _ui.job_panel("refine", key="md-ref", match=lambda j: j["params"].get("purpose") == "compare")
+    _ui.job_panel("moduli", key="md-mod", match=lambda j: j["params"].get("purpose") == "compare")
     rjob, _ = _ui.job_result("md-refine-job", "refine", "compare")
     if rjob is not None and rjob["state"] == "done" and rjob["results"]:
-        st.success(f"Refined structure: {rjob['results'][0]['path']} — listed on the Structure page "
-                   "under 'generated' is the original; download the refined one here.", icon="✅")
+        st.success("Refined structure ready (the Structure page lists it among the generated ones, marked "
+                   "MD-refined); download it here.", icon=":material/check_circle:")
         try:
-            from amorph_core import app_support as sup
-
             refined = _ui.load(rjob["results"][0]["path"])
-            _ui.download_buttons(refined, Path(rjob["results"][0]["path"]).stem, key="md-refined")
+            refined.info.update(job=rjob["id"], refined=True)
+            _ui.download_buttons(refined, sup.export_stem(refined), key="md-refined")
         except AmorphError as exc:
             _ui.show_error(exc)
     mjob, mres = _ui.job_result("md-mod-job", "moduli", "compare")

@@ -13,10 +13,10 @@ from amorph_core.systems import get_system
 from pages import _forms, _plots, _ui
 
 SYS = get_system("sio2")
-st.title("🌡️ Cooling rates")
+st.title(":material/thermostat: Cooling rates")
 st.caption("Glasses quenched faster are less relaxed: lower density, more disorder (higher entropy), wider Si-O-Si "
-           "angles. The model makes glasses 'as if' quenched at any rate in seconds; melt-quench MD takes hours "
-           "to months (paper Fig. 3).")
+           "angles. The model makes glasses 'as if' quenched at any rate in seconds on a GPU (minutes on a CPU); "
+           "melt-quench MD takes hours to months (paper Fig. 3).")
 
 # ----------------------------------------------------------------- generate a series
 with st.expander("Generate a series across cooling rates", expanded=False):
@@ -28,7 +28,7 @@ with st.expander("Generate a series across cooling rates", expanded=False):
     names = list(_forms.schedules())
     schedule = c[2].selectbox("Schedule", names, index=names.index(_forms.default_schedule(names)), key="cr-schedule")
     model = st.text_input("Model (empty = shipped default)", "", key="cr-model").strip() or None
-    if st.button("Generate series", type="primary", icon="▶️", disabled=not rates, key="cr-run"):
+    if st.button("Generate series", type="primary", icon=":material/play_arrow:", disabled=not rates, key="cr-run"):
         for r in sorted(rates):
             try:
                 p = sup.generation_params("sio2", r, n_atoms=n_atoms, n_samples=n_samples, schedule=schedule,
@@ -36,7 +36,7 @@ with st.expander("Generate a series across cooling rates", expanded=False):
                 _forms.submit(p, "series: " + sup.describe_params(p))
             except AmorphError as exc:
                 _ui.show_error(exc)
-_ui.job_panel("generate", key="cr")
+_ui.job_panel("generate", key="cr", match=lambda j: j["label"].startswith("series: "))
 
 rows = [r for r in _ui.result_rows() if r["params"].get("system") == "sio2" and not r["params"].get("pore_radius_a")
         and r["params"].get("cooling_rate_k_ps")]
@@ -49,20 +49,20 @@ use_examples = bool(examples) and st.toggle(
     f"Include the shipped example series ({len(examples)} GPU-made glasses of "
     f"{'/'.join(f'{n:,}' for n in sorted({r['params']['n_atoms'] for r in examples}))} atoms, made by the default "
     f"model at {len({r['params']['cooling_rate_k_ps'] for r in examples})} cooling rates; assets/examples)",
-    value=not rows, key="cr-examples")
+    value=True, key="cr-examples")
 shown_rows = rows + (examples if use_examples else [])  # trends: yours and (when on) the examples
 by_rate = {}
-for r in rows or shown_rows:  # side by side: your newest glass per rate; the examples when you have none
+for r in shown_rows:  # side by side: your newest glass per rate, the examples (when on) at the other rates
     by_rate.setdefault(float(r["params"]["cooling_rate_k_ps"]), r)
 
 # ----------------------------------------------------------------- side by side
 st.subheader("Side by side")
 if not by_rate:
     st.info("No generated a-SiO₂ glasses yet: generate a series above"
-            + (" or include the shipped example series." if examples else "."), icon="ℹ️")
+            + (" or include the shipped example series." if examples else "."), icon=":material/info:")
 else:
-    all_rates = sorted(by_rate)  # at most four views, spread over the range (slowest and fastest included)
-    shown = all_rates if len(all_rates) <= 4 else [all_rates[round(i * (len(all_rates) - 1) / 3)] for i in range(4)]
+    shown = sup.rates_to_show(sorted(by_rate), SYS.trained_rate_range_k_ps)  # at most four, trained ones first
+    tlo, thi = SYS.trained_rate_range_k_ps
     slab = st.toggle("Show 6 Å slabs (clearer for big boxes)", value=False, key="cr-slab")
     cols = st.columns(len(shown))
     for col, rate in zip(cols, shown):
@@ -71,32 +71,39 @@ else:
         with col:
             st.markdown(f"**{rate:g} K/ps** · {len(atoms)} atoms" + (" · example" if by_rate[rate].get("example_set")
                                                                          else ""))
+            if not tlo <= rate <= thi:
+                st.caption(f":material/warning: outside the trained range {tlo:g}–{thi:g} K/ps: extrapolation")
             st.iframe(sup.viewer_html(view, width=320, height=300), height=320)
 
 # ----------------------------------------------------------------- trends
 st.subheader("Trends with the cooling rate")
 paths = [r["path"] for r in shown_rows]
 c1, c2 = st.columns([1, 3])
-if c1.button("Analyse all (with MD references)", icon="📈", key="cr-analyse"):
+if c1.button("Analyse all (with MD references)", icon=":material/trending_up:", key="cr-analyse"):
     _ui.submit_job("analyze", {"paths": paths, "system": "sio2", "references": True, "rings": False, "entropy": True,
                                "purpose": "rates"}, f"rate trends: {len(paths)} generated + MD references", "cr-job")
 c2.caption("Entropy (QUESTS), Si-O-Si angle and density of every generated a-SiO₂ glass and of the 24 reference "
            "glasses; the first QUESTS run in a server compiles for about a minute.")
-_ui.job_panel("analyze", key="cr-an")
+_ui.job_panel("analyze", key="cr-an", match=lambda j: j["params"].get("purpose") == "rates")
 job, res = _ui.job_result("cr-job", "analyze", "rates")
 if res is not None:
     for key, title, unit in (("density_g_cm3", "Density", "g/cm³"), ("entropy_nats", "Information entropy", "nats"),
                              ("angle_SiOSi_mean_deg", "Mean Si-O-Si angle", "°"),
                              ("O_not_2fold_pct", "O not 2-fold", "%")):
-        series = {}
+        series, csv = {}, []
         for label, group in (("generated", res["generated"]), ("MD reference", res["reference"])):
-            x, y, e, n = sup.trend_by_rate(group, key)
-            if x:
-                series[label] = (x, y, e)
+            for n_atoms, sized in sup.by_size(group).items():  # never pool sizes: entropy grows like ln N
+                x, y, e, n = sup.trend_by_rate(sized, key)
+                if x:
+                    series[f"{label}, {n_atoms:,} atoms"] = (x, y, e)
+                    csv += [{"set": label, "atoms": n_atoms, "rate_k_ps": xi, key: yi, "sd": ei, "n": ni}
+                            for xi, yi, ei, ni in zip(x, y, e, n)]
         if series:
             st.plotly_chart(_plots.trend_figure(series, f"{title} vs cooling rate", f"{title} ({unit})"),
                             width="stretch", key=f"cr-{key}")
-    st.caption("Points: mean over the structures at a rate; error bars: sample standard deviation.")
+            _ui.csv_download(csv, f"cooling-rate-trend_{key}", key=f"cr-{key}-csv")
+    st.caption("Points: mean over the structures of one size at a rate; error bars: sample standard deviation. "
+               "Each size is its own series (QUESTS entropy grows like ln N, so sizes are not pooled).")
 
 # ----------------------------------------------------------------- moduli
 st.subheader("Elastic moduli vs cooling rate")
@@ -105,7 +112,7 @@ st.caption("Static elastic constants from MD energy minimisation under ±0.1% st
            "cutoff needs boxes of at least 16 Å (about 450 atoms of a-SiO₂ or more).")
 m1, m2 = st.columns(2)
 with_refs = m2.checkbox("Include one MD reference glass per rate (slow on a CPU)", value=False, key="cr-modrefs")
-if m1.button("Compute moduli", icon="🧱", key="cr-moduli", disabled=not by_rate):
+if m1.button("Compute moduli", icon=":material/fitness_center:", key="cr-moduli", disabled=not by_rate):
     mpaths = [by_rate[r]["path"] for r in sorted(by_rate)]
     if with_refs:
         seen = set()
@@ -115,7 +122,7 @@ if m1.button("Compute moduli", icon="🧱", key="cr-moduli", disabled=not by_rat
                 mpaths.append(str(REFERENCE_DIR / "sio2" / e["file"]))
     _ui.submit_job("moduli", {"paths": mpaths, "engine": "auto", "purpose": "rates"},
                    f"elastic moduli of {len(mpaths)} glasses", "cr-mod-job")
-_ui.job_panel("moduli", key="cr-mod")
+_ui.job_panel("moduli", key="cr-mod", match=lambda j: j["params"].get("purpose") == "rates")
 mjob, mres = _ui.job_result("cr-mod-job", "moduli", "rates")
 if mres is not None and mres["results"]:
     table = []
@@ -134,7 +141,7 @@ if mres is not None and mres["results"]:
                                      name=f"{col.split()[0]} {'MD' if ref else 'generated'}"))
     fig.update_layout(title="Bulk (K) and shear (G) moduli", xaxis_type="log", xaxis_title="cooling rate (K/ps)",
                       yaxis_title="modulus (GPa)", **_plots.LAYOUT)
-    st.plotly_chart(fig, width="stretch", key="cr-mod-fig")
+    _ui.chart(fig, key="cr-mod-fig")
 
 # ----------------------------------------------------------------- cost
 st.subheader("Cost: melt-quench MD vs generation (paper Fig. 3d)")
@@ -155,7 +162,7 @@ for r in rows:
                          "generation time (s)": info["generation_time_s"]})
 if table is None:
     st.info("The measured MD cost table (assets/md/cost_table.json) is not in this installation, so the MD side "
-            "of this comparison is not shown: no numbers are made up.", icon="ℹ️")
+            "of this comparison is not shown: no numbers are made up.", icon=":material/info:")
 else:
     st.caption(str(table.get("description", "")))
     entries = table.get("entries") or table.get("rows") or []
@@ -165,7 +172,7 @@ else:
         st.json(table)
 gen_cost = sup.read_generation_cost()
 if table is not None and gen_cost is not None:
-    st.plotly_chart(_plots.cost_figure(table.get("rows", []), gen_cost.get("rows", [])), width="stretch")
+    _ui.chart(_plots.cost_figure(table.get("rows", []), gen_cost.get("rows", [])), key="cr-cost")
     st.caption(str(gen_cost.get("description", "")) + " MD: projected from measured time per step "
                "(BENCHMARKS.md).")
 if gen_rows:

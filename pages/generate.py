@@ -4,7 +4,7 @@ import streamlit as st
 from amorph_core.errors import AmorphError
 from pages import _forms, _ui
 
-st.title("⚗️ Generate an amorphous structure")
+st.title(":material/science: Generate an amorphous structure")
 st.caption("A diffusion model denoises random atoms into a glass conditioned on the cooling rate "
            "(Yang & Schwalbe-Koda 2025). Jobs run in the background: switching pages does not stop them.")
 
@@ -13,7 +13,7 @@ try:
 except AmorphError as exc:
     _ui.show_error(exc)
     params = None
-if st.button("Generate", type="primary", icon="▶️", disabled=params is None, key="gen-run"):
+if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=params is None, key="gen-run"):
     _forms.submit(params, label)
 
 st.subheader("Jobs")
@@ -29,6 +29,6 @@ else:
     labels = {r["path"]: _ui.result_label(r) for r in rows}
     c1, c2 = st.columns([3, 1])
     pick = c1.selectbox("Open", paths, format_func=labels.get, key="gen-open", label_visibility="collapsed")
-    if c2.button("View in 3D", icon="🔬", key="gen-view"):
+    if c2.button("View in 3D", icon=":material/biotech:", key="gen-view"):
         st.session_state["view_path"] = pick
         st.switch_page(_ui.STRUCTURE_PAGE)

@@ -1,13 +1,11 @@
 """Structure: 3D view with the periodic cell, defect colouring, slab view, downloads."""
-from pathlib import Path
-
 import streamlit as st
 
-from amorph_core.structures import density_g_cm3
 from amorph_core import app_support as sup
+from amorph_core.structures import density_g_cm3
 from pages import _ui
 
-st.title("🔬 Structure")
+st.title(":material/biotech: Structure")
 atoms = _ui.pick_structure("view")
 if atoms is not None:
     info = sup.plain_info(atoms)
@@ -18,9 +16,6 @@ if atoms is not None:
     c[3].metric("Seed", f"{info['seed']}" if "seed" in info else "–")
     _ui.structure_viewer(atoms, key="view")
     st.subheader("Download")
-    stem = Path(str(info.get("source", "structure"))).stem.split(".")[0] if "source" in info else "structure"
-    if "seed" in info:
-        stem = f"{info.get('system', 'glass')}_{info.get('cooling_rate_k_ps', 'x')}Kps_seed{info['seed']}"
-    _ui.download_buttons(atoms, stem, key="view")
+    _ui.download_buttons(atoms, sup.export_stem(atoms), key="view")
     with st.expander("Parameters stored with the structure"):
         st.json(info)

@@ -146,6 +146,19 @@ def settle(drv, seconds=2.0):
     time.sleep(seconds)
 
 
+def workspace_of(drv, timeout=30) -> str:
+    """The workspace id the app put in the page address (?ws=...)."""
+    from urllib.parse import parse_qs, urlparse
+
+    WebDriverWait(drv, timeout).until(lambda d: "ws=" in d.current_url)
+    return parse_qs(urlparse(drv.current_url).query)["ws"][0]
+
+
+def go(drv, url, path, ws):
+    """Open a page by its address within a workspace (as a bookmark or a shared link would)."""
+    drv.get(f"{url}/{path}?ws={ws}")
+
+
 def shot(drv, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     drv.save_screenshot(str(SHOTS / f"{name}.png"))
@@ -179,15 +192,16 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     drv = browser
     drv.get(url)
     wait_text(drv, "Generate an amorphous structure", 90)
+    ws = workspace_of(drv)
     settle(drv)
     set_input(drv, "Number of atoms (multiple of 3)", 192)
     if model_arg:
         drv.find_element(By.XPATH, '//summary[contains(., "Model")]').click()  # the expander
         time.sleep(0.5)
-        set_input(drv, "Model (shipped name or checkpoint folder; empty = default)", model_arg)
+        set_input(drv, "or a checkpoint folder (overrides the choice above)", model_arg)
     settle(drv)
     click_button(drv, "Generate")
-    wait_text(drv, "done: 1 structure", 300)
+    wait_text(drv, ": 1 structure(s)", 300)
     settle(drv)
     jobs_head = drv.find_element(By.XPATH, '//h3[contains(., "Jobs")]')
     drv.execute_script("arguments[0].scrollIntoView({block: 'start'});", jobs_head)
@@ -225,9 +239,14 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     assert data, "no LAMMPS data download arrived"
     head = data[0].read_text().splitlines()[0]
     assert '"seed": 0' in head and '"schedule": "draft"' in head, head
+    assert data[0].name.startswith("sio2_192at_1Kps_draft_seed0_job"), data[0].name
+    from ase.io import read as ase_read
+
+    back = ase_read(data[0], format="lammps-data", atom_style="charge")
+    assert back.get_chemical_formula() == atoms.get_chemical_formula()  # elements from the Masses section
 
     # Compare with MD runs a real comparison against the reference glasses in the background
-    drv.get(f"{url}/compare")
+    go(drv, url, "compare", ws)
     wait_text(drv, "Compare with MD", 60)
     settle(drv)
     click_button(drv, "Compare")
@@ -236,15 +255,15 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     shot(drv, "compare")
 
     # Pores: a porous glass (default 192 atoms, 4 Å pore) and its NBO analysis
-    drv.get(f"{url}/pores")
+    go(drv, url, "pores", ws)
     wait_text(drv, "Porous glass", 60)
     settle(drv)
     if model_arg:
         drv.find_elements(By.XPATH, '//summary[contains(., "Model")]')[-1].click()
         time.sleep(0.5)
-        set_input(drv, "Model (shipped name or checkpoint folder; empty = default)", model_arg)
+        set_input(drv, "or a checkpoint folder (overrides the choice above)", model_arg)
     click_button(drv, "Generate porous glass")
-    wait_text(drv, "done: 1 structure", 400)
+    wait_text(drv, ": 1 structure(s)", 400)
     settle(drv)
     click_button(drv, "Analyse pores")
     wait_text(drv, "NBO per nm² of pore surface", 200)
@@ -258,7 +277,7 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     for name, path in PAGES.items():
         if name in ("generate", "structure", "compare", "pores"):
             continue
-        drv.get(f"{url}/{path}")
+        go(drv, url, path, ws)
         WebDriverWait(drv, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "h1"))
         settle(drv, 3)
         body = drv.find_element(By.TAG_NAME, "body").text
@@ -276,3 +295,58 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
             if u.startswith(("http://", "https://", "ws://", "wss://")):
                 hosts.add(u.split("/")[2])
     assert hosts and hosts <= {url.split("/")[2]}, f"requests left the server: {sorted(hosts)}"
+
+
+def button(drv, text):
+    for b in drv.find_elements(By.TAG_NAME, "button"):
+        if b.is_displayed() and b.text.strip().endswith(text):
+            return b
+    return None
+
+
+def test_truth_refused_forms_one_state_reload_privacy_dismiss(server, browser, model_arg):
+    """The form refuses an impossible size before it runs and shows box, steps and time for a possible one;
+    a job card shows one state; a reload keeps the workspace's jobs, another visitor does not see them, and
+    Dismiss removes the card."""
+    url, jobs = server
+    drv = browser
+    drv.get(url)
+    wait_text(drv, "Generate an amorphous structure", 90)
+    ws = workspace_of(drv)
+    settle(drv)
+    set_input(drv, "Number of atoms (multiple of 3)", 3)
+    wait_text(drv, "twice the model cutoff", 60)  # build_starts' refusal, as the CLI gives it
+    settle(drv)
+    assert not button(drv, "Generate").is_enabled(), "Generate is offered for a box that cannot be made"
+    set_input(drv, "Number of atoms (multiple of 3)", 72)
+    wait_text(drv, "denoising steps", 60)
+    body = drv.find_element(By.TAG_NAME, "body").text
+    assert "72 atoms in a" in body and "Å box" in body and "twice the model cutoff" not in body
+    assert button(drv, "Generate").is_enabled()
+    if model_arg:
+        drv.find_element(By.XPATH, '//summary[contains(., "Model")]').click()
+        time.sleep(0.5)
+        set_input(drv, "or a checkpoint folder (overrides the choice above)", model_arg)
+    settle(drv)
+    click_button(drv, "Generate")
+    WebDriverWait(drv, 120).until(lambda d: "running" in d.find_element(By.TAG_NAME, "body").text
+                                  or ": 1 structure(s)" in d.find_element(By.TAG_NAME, "body").text)
+    body = drv.find_element(By.TAG_NAME, "body").text
+    if "running" in body:
+        assert "done" not in body.split("Jobs", 1)[1].split("Finished structures", 1)[0], "running and done at once"
+    wait_text(drv, ": 1 structure(s)", 400)
+    drv.refresh()  # a reload keeps the workspace and its jobs
+    wait_text(drv, ": 1 structure(s)", 90)
+    assert workspace_of(drv) == ws
+    drv.get(url)  # another visitor (no workspace in the address) sees none of them
+    wait_text(drv, "Generate an amorphous structure", 90)
+    settle(drv, 3)
+    assert workspace_of(drv) != ws and ": 1 structure(s)" not in drv.find_element(By.TAG_NAME, "body").text
+    go(drv, url, "", ws)
+    wait_text(drv, ": 1 structure(s)", 90)
+    settle(drv)
+    click_button(drv, "Dismiss")
+    WebDriverWait(drv, 60).until(lambda d: ": 1 structure(s)" not in d.find_element(By.TAG_NAME, "body").text)
+    settle(drv)
+    body = drv.find_element(By.TAG_NAME, "body").text  # the result itself stays listed (the table is a canvas)
+    assert "View in 3D" in body and "None yet." not in body

@@ -61,7 +61,7 @@ SCHEDULES = {
     "paper": Schedule("paper", 2900, 100, description="the paper's schedule: 2900 noisy + 100 clean steps"),
     "fast": Schedule("fast", 950, 50, description="1000 steps (noise 1.0 -> 0 over 950)"),
     "quick": Schedule("quick", 285, 15, description="300 steps, for previews and CPU"),
-    "draft": Schedule("draft", 95, 5, description="100 steps, a first look in seconds on a CPU"),
+    "draft": Schedule("draft", 95, 5, description="100 steps, a first look (about a minute for 200 atoms on a 2-core CPU)"),
     "no-noise": Schedule("no-noise", 0, 3000, description="3000 steps without extra noise (paper Fig. 15a)"),
 }
 

@@ -135,6 +135,26 @@ def _metadata_comment(atoms: Atoms) -> str:
     return "amorph " + json.dumps(meta, sort_keys=True)
 
 
+def _lammps_export(atoms: Atoms) -> dict:
+    """ase write_lammps_data arguments for a structure, and its type map and charges recorded in atoms.info
+    (the file's first line): a Masses section with element comments (ase and LAMMPS read the elements back),
+    types in the system's LAMMPS type order (lammps_species_order; a-SiO2: 1 = O, 2 = Si as in the DM2 files),
+    and for a system with a charged potential (a-SiO2: BJP) atom_style charge with its charges, so that
+    `read_data` works with the shipped potential (amorph_core.md)."""
+    symbols = atoms.get_chemical_symbols()
+    order = lammps_species_order(symbols)
+    atoms.info["lammps_types"] = " ".join(f"{i + 1}={el}" for i, el in enumerate(order))
+    style = "atomic"
+    system = next((sy for sy in SYSTEMS.values() if set(order) <= set(sy.elements)), None)
+    charges = dict(system.charges) if system is not None else {}
+    if charges and set(order) <= set(charges):
+        atoms.set_initial_charges([charges[el] for el in symbols])
+        atoms.info["lammps_charges"] = " ".join(f"{el}={charges[el]:g}" for el in order)
+        style = "charge"
+    atoms.info["lammps_atom_style"] = style
+    return {"atom_style": style, "specorder": order, "masses": True, "units": "metal"}
+
+
 def structure_to_bytes(atoms: Atoms, fmt: str = "extxyz") -> bytes:
     """Serialise a structure for download; generation parameters are embedded where the format allows."""
     if fmt not in EXPORT_FORMATS:
@@ -148,7 +168,7 @@ def structure_to_bytes(atoms: Atoms, fmt: str = "extxyz") -> bytes:
     buf = io.BytesIO() if binary else io.StringIO()
     kwargs = {}
     if ase_fmt == "lammps-data":
-        kwargs = {"atom_style": "atomic", "specorder": lammps_species_order(atoms.get_chemical_symbols())}
+        kwargs = _lammps_export(atoms)
     if ase_fmt == "vasp":
         kwargs = {"direct": True, "sort": True}
     write(buf, atoms, format=ase_fmt, **kwargs)
