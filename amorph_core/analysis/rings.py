@@ -25,14 +25,9 @@ DEFINITION = ("shortest-path rings (Franzblau 1991; matscipy.rings) in the Si-O 
 
 def available_memory_bytes() -> int:
     """MemAvailable from /proc/meminfo (bytes); a conservative 2 GiB where it cannot be read."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 2 * 1024 ** 3
+    from amorph_core.validation import available_memory_bytes as free
+
+    return free("cpu") or 2 * 1024 ** 3
 
 
 def ring_memory_estimate_bytes(n_nodes: int) -> int:

@@ -237,24 +237,24 @@ class Denoiser(nn.Module):
             irreps = blk.irreps_out
         self.blocks = nn.ModuleList(blocks)
         self.out = _node_linear(irreps, o3.Irreps("1x1o"), cfg)
-        if cfg.conditional:
-            lo, hi = cfg.cond_log10_range
-            self.register_buffer("cond_centers", torch.linspace(lo, hi, cfg.cond_num_gaussians))
-            self.cond_width = (hi - lo) / (cfg.cond_num_gaussians - 1)
-            self.cond_mlp = nn.Sequential(nn.Linear(cfg.cond_num_gaussians, cfg.cond_hidden), nn.Softplus(),
-                                          nn.Linear(cfg.cond_hidden, cfg.cond_hidden), nn.Softplus())
-            self.cond_proj = nn.ModuleList(nn.Linear(cfg.cond_hidden, s) for _ in range(cfg.num_blocks))
-        if cfg.noise_conditional:
-            lo, hi = cfg.noise_log10_range
-            self.register_buffer("noise_centers", torch.linspace(lo, hi, cfg.noise_num_gaussians))
-            self.noise_width = (hi - lo) / (cfg.noise_num_gaussians - 1)
-            self.noise_mlp = nn.Sequential(nn.Linear(cfg.noise_num_gaussians, cfg.noise_hidden), nn.SiLU(),
-                                           nn.Linear(cfg.noise_hidden, cfg.noise_hidden), nn.SiLU())
-            self.noise_proj = nn.ModuleList(nn.Linear(cfg.noise_hidden, s) for _ in range(cfg.num_blocks))
+        if cfg.conditional:  # cooling rate: cond_centers, cond_mlp, cond_proj
+            self._scalar_input("cond", cfg.cond_log10_range, cfg.cond_num_gaussians, cfg.cond_hidden, nn.Softplus)
+        if cfg.noise_conditional:  # noise level: noise_centers, noise_mlp, noise_proj
+            self._scalar_input("noise", cfg.noise_log10_range, cfg.noise_num_gaussians, cfg.noise_hidden, nn.SiLU)
             for proj in self.noise_proj:  # start as the noise-blind function (a grown model keeps its outputs)
                 nn.init.zeros_(proj.weight)
                 nn.init.zeros_(proj.bias)
         assert hidden == self.blocks[-1].irreps_out
+
+    def _scalar_input(self, name: str, log10_range, n: int, hidden: int, act) -> None:
+        """An invariant per-structure input: n Gaussians on its log10 over log10_range -> two-layer MLP (act) ->
+        one linear map per block to the scalar channels (NAME_centers, NAME_width, NAME_mlp, NAME_proj)."""
+        lo, hi = log10_range
+        self.register_buffer(f"{name}_centers", torch.linspace(lo, hi, n))
+        setattr(self, f"{name}_width", (hi - lo) / (n - 1))
+        setattr(self, f"{name}_mlp", nn.Sequential(nn.Linear(n, hidden), act(), nn.Linear(hidden, hidden), act()))
+        setattr(self, f"{name}_proj", nn.ModuleList(nn.Linear(hidden, self.cfg.hidden_scalars)
+                                                    for _ in range(self.cfg.num_blocks)))
 
     def rate_embedding(self, log10_rate: torch.Tensor) -> torch.Tensor:
         """Gaussian basis of log10(rate / K/ps), (B,) -> (B, n)."""
