@@ -5,7 +5,8 @@ Generate (GPU; one batch per point, the same seeds and starts at every point):
     python benchmarks/quality_cost.py generate OUT --model sio2-cond-hq4 --sampler paper --evals 3000
 Judge every point folder (CPU; parallel processes) and collect the table and the plot:
     python benchmarks/quality_cost.py judge OUT [--jobs 8]
-    python benchmarks/quality_cost.py report OUT [OUT2 ...] --plot docs/quality_cost.png --json RESULTS.json
+    python benchmarks/quality_cost.py report OUT [OUT2 ...] --plot docs/quality_cost.png --json RESULTS.json \
+        [--point "LABEL:EVALS:JUDGED.json" ...]      (points judged earlier: a JSON with the judge's "summary")
 
 Each point is OUT/<sampler>-<evals>/ with one extxyz per seed (seed, sampler, evaluations and model in its
 header) and OUT/<sampler>-<evals>/timing.json (wall seconds of the whole batch, sampling only).
@@ -75,13 +76,27 @@ def _points(outs):
             rows.append({"point": f.parent.name, "sampler": sampler, "evals": evals, "n": rep["n_generated"],
                          "model": per[0].get("model"), "wall_s_batch": timing.get("wall_s"),
                          **{k: rep["summary"].get(k) for k, _ in METRICS},
+                         **{"ref_" + k[4:]: rep["summary"].get("ref_" + k[4:]) for k, _ in METRICS
+                            if k.startswith("gen_")},
                          "ref_overlap_sim_sim": rep["summary"].get("overlap_sim_sim_mean"),
                          "ref_entropy_nats": rep["summary"].get("ref_entropy_nats_mean")})
     return sorted(rows, key=lambda r: (r["sampler"], r["evals"]))
 
 
+def _extra_points(specs):
+    rows = []
+    for spec in specs or []:
+        label, evals, path = spec.split(":", 2)
+        summ = json.loads(Path(path).read_text())["summary"]
+        rows.append({"point": label, "sampler": label, "evals": int(evals), "n": summ.get("n_generated"),
+                     "model": None, "wall_s_batch": None, **{k: summ.get(k) for k, _ in METRICS},
+                     "ref_overlap_sim_sim": summ.get("overlap_sim_sim_mean"),
+                     "ref_entropy_nats": summ.get("ref_entropy_nats_mean"), "source": path})
+    return rows
+
+
 def report(args):
-    rows = _points(args.outs)
+    rows = _points(args.outs) + _extra_points(args.point)
     head = "| sampler | evals | n | " + " | ".join(lbl for _, lbl in METRICS) + " |"
     print(head)
     print("|" + "---|" * (3 + len(METRICS)))
@@ -102,7 +117,12 @@ def report(args):
                 pts = [(r["evals"], r[k]) for r in rows if r["sampler"] == sampler and r[k] is not None]
                 if pts:
                     x, y = zip(*pts)
-                    ax.plot(x, y, "o-" if len(pts) > 1 else "s", label=sampler)
+                    ax.plot(x, y, "o-" if len(pts) > 1 else "s", label=sampler, markersize=5 if len(pts) > 1 else 9)
+            ref = next((r for r in (rows[0].get("ref_" + k[4:]) if k.startswith("gen_") else None,) if r), None)
+            if k == "overlap_gen_sim_mean":
+                ref = rows[0].get("ref_overlap_sim_sim")
+            if ref is not None:
+                ax.axhline(ref, color="k", ls=":", lw=1, label="MD references")
             ax.set_xscale("log")
             ax.set_xlabel("network evaluations per glass")
             ax.set_title(lbl)
@@ -134,6 +154,7 @@ def main(argv=None):
     r.add_argument("outs", nargs="+")
     r.add_argument("--plot", default=None)
     r.add_argument("--json", default=None)
+    r.add_argument("--point", action="append", help="LABEL:EVALS:JUDGED.json, a point judged earlier")
     args = p.parse_args(argv)
     {"generate": generate, "judge": judge, "report": report}[args.cmd](args)
 
