@@ -213,6 +213,8 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     click_button(drv, "View in 3D")
     wait_text(drv, "atoms shown", 60)
     settle(drv, 3)
+    legend = drv.find_element(By.XPATH, '//*[contains(text(), "Colours:")]').text  # the view's colour legend
+    assert "Colours:" in legend and ("O" in legend or "fold" in legend), legend
     frame = WebDriverWait(drv, 30).until(
         EC.presence_of_element_located((By.CSS_SELECTOR, 'iframe[data-testid="stIFrame"], iframe')))
     drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", frame)
@@ -252,6 +254,9 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     click_button(drv, "Compare")
     wait_text(drv, "vs 6 MD glasses", 400)
     settle(drv, 3)
+    # a 192-atom glass beside the 3,000-atom MD glasses is flagged, not compared silently
+    wait_text(drv, "Sizes differ: generated 192 atoms, MD glasses 3,000 atoms", 30)
+    assert button(drv, "CSV of the plotted data"), "Compare's charts offer no CSV of their numbers"
     shot(drv, "compare")
 
     # Pores: a porous glass (default 192 atoms, 4 Å pore) and its NBO analysis
@@ -283,6 +288,14 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
         body = drv.find_element(By.TAG_NAME, "body").text
         assert "Traceback" not in body and not drv.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]'), \
             f"page {name} shows an exception"
+        emoji = [c for c in body if 0x1F300 <= ord(c) <= 0x1FAFF or 0x2600 <= ord(c) <= 0x27BF]
+        assert not emoji, f"page {name} shows emoji (empty boxes without an emoji font): {emoji[:5]}"
+        if name == "cooling_rates":  # the teaching view: trained rates side by side, one's own glass among them
+            for label in ("0.1 K/ps · ", "10 K/ps · ", "100 K/ps · ", "1 K/ps · 192 atoms"):
+                assert label in body, f"cooling rates page lacks {label!r}"
+            assert "1000 K/ps · " not in body and "0.01 K/ps · " not in body
+        if name == "about":
+            assert "Schwalbe-Koda" in body and "generative diffusion model for amorphous materials" in body
         shot(drv, name)
 
     # nothing was fetched from outside this server (no CDN, no web fonts)
