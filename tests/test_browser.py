@@ -187,13 +187,19 @@ def wait_download(drv, suffix, timeout=30):
     return []
 
 
-def test_generate_view_download_and_screenshots(server, browser, model_arg):
-    url, jobs = server
-    drv = browser
+def open_generate_page(drv, url) -> str:
+    """Load the app's first page and wait for its form; returns the workspace id the page put in the address."""
     drv.get(url)
     wait_text(drv, "Generate an amorphous structure", 90)
     ws = workspace_of(drv)
     settle(drv)
+    return ws
+
+
+def test_generate_view_download_and_screenshots(server, browser, model_arg):
+    url, jobs = server
+    drv = browser
+    ws = open_generate_page(drv, url)
     set_input(drv, "Number of atoms (multiple of 3)", 192)
     if model_arg:
         drv.find_element(By.XPATH, '//summary[contains(., "Model")]').click()  # the expander
@@ -323,10 +329,7 @@ def test_truth_refused_forms_one_state_reload_privacy_dismiss(server, browser, m
     Dismiss removes the card."""
     url, jobs = server
     drv = browser
-    drv.get(url)
-    wait_text(drv, "Generate an amorphous structure", 90)
-    ws = workspace_of(drv)
-    settle(drv)
+    ws = open_generate_page(drv, url)
     set_input(drv, "Number of atoms (multiple of 3)", 3)
     wait_text(drv, "twice the model cutoff", 60)  # build_starts' refusal, as the CLI gives it
     settle(drv)
