@@ -36,8 +36,8 @@ class GenerationRequest:
     w > 0 strengthens the cooling rate's effect (guidance, conditional models only; 0 = the paper's sampler).
     tf32: TF32 matrix products on a CUDA GPU (faster; other rounding, so another trajectory for the same seed).
     sampler: 'paper' (the paper's sampler; noise-blind models), 'heun', 'pc' or 'ancestral' (solvers for
-    noise-conditional models, diffusion.solvers: schedule is then the number of network evaluations), or 'auto' (the model's kind:
-    DEFAULT_SOLVER for a noise-conditional model, else 'paper').
+    noise-conditional models, diffusion.solvers: schedule is then the number of network evaluations), or 'auto'
+    (the model's kind: DEFAULT_SOLVER for a noise-conditional model, else 'paper').
     """
 
     system: str = "sio2"
@@ -364,6 +364,11 @@ class Generator:
         self._step_fn = self.forward  # what a whole-step graph calls (itself captured: no nested graph)
         if mode in ("graph", "compile-graph") and self.device.startswith("cuda"):
             self.forward = _CudaGraphForward(self.forward, dynamic_args=(1, 2, 3) if mode == "compile-graph" else ())
+
+    @classmethod
+    def for_request(cls, req: "GenerationRequest") -> "Generator":
+        """The generator a request runs on (its system, model, device, mode and TF32)."""
+        return cls(req.system, req.model, req.device, mode=req.mode, tf32=req.tf32)
 
     def _call(self, *args):
         torch = self.torch
@@ -694,7 +699,7 @@ def generate_structures(req: GenerationRequest, out_dir, progress=None, cancel=N
 
     sys_ = get_system(req.system)
     output_dir(out_dir, "output folder")  # before the model loads
-    gen = generator or Generator(sys_.name, req.model, req.device, mode=req.mode, tf32=req.tf32)
+    gen = generator or Generator.for_request(req)
     gen.check_guidance(req.rate_guidance)
     starts = build_starts(req, gen.cfg.cutoff)
     schedule = resolve_sampler(req.schedule, req.sampler, gen.noise_conditional, sys_.name,

@@ -244,7 +244,7 @@ def run_share(requests, out_dir, rank: Rank = Rank(), progress=None, cancel=None
             req = replace(req, device=device)
         key = (req.system, req.model, req.device, req.mode, req.tf32)
         if key not in gens:
-            gens[key] = Generator(req.system, req.model, req.device, mode=req.mode, tf32=req.tf32)
+            gens[key] = Generator.for_request(req)
         where = {sd: i for i, sd in enumerate(req.seeds)}
 
         def relay(ev, _u=u, _where=where):

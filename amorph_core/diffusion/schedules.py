@@ -6,7 +6,8 @@ so p > 1 spends more of the noisy steps at small sigma (a slower final quench) a
 
 A window (lo, hi, factor) gives the noise levels in [lo, hi] Å factor times as many steps per Å as the rest
 of the fall (which stays linear), at the same number of steps: a slower (factor > 1) or faster (< 1) passage
-where a glass's network freezes (python -m amorph_core.calibration.freeze_window measures where). A window overrides power."""
+where a glass's network freezes (python -m amorph_core.calibration.freeze_window measures where). A window
+overrides power."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -61,7 +62,8 @@ SCHEDULES = {
     "paper": Schedule("paper", 2900, 100, description="the paper's schedule: 2900 noisy + 100 clean steps"),
     "fast": Schedule("fast", 950, 50, description="1000 steps (noise 1.0 -> 0 over 950)"),
     "quick": Schedule("quick", 285, 15, description="300 steps, for previews and CPU"),
-    "draft": Schedule("draft", 95, 5, description="100 steps, a first look (about a minute for 200 atoms on a 2-core CPU)"),
+    "draft": Schedule("draft", 95, 5,
+                      description="100 steps, a first look (about a minute for 200 atoms on a 2-core CPU)"),
     "no-noise": Schedule("no-noise", 0, 3000, description="3000 steps without extra noise (paper Fig. 15a)"),
 }
 

@@ -32,8 +32,8 @@ MIN_EVALS, MAX_EVALS = 3, 100_000
 
 @dataclass(frozen=True)
 class Solver:
-    """kind ('heun' | 'pc'), n_evals (network evaluations, the cost), the noise range (Å) and its spacing rho;
-    churn (heun: EDM's S_churn, 0 = the deterministic ODE); snr and n_corrector (pc)."""
+    """kind ('heun' | 'pc' | 'ancestral'), n_evals (network evaluations, the cost), the noise range (Å) and its
+    spacing rho; churn (heun: EDM's S_churn, 0 = the deterministic ODE); snr and n_corrector (pc)."""
 
     kind: str
     n_evals: int
@@ -85,13 +85,6 @@ class Solver:
         lo, hi = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
         return np.append((hi + i * (lo - hi)) ** self.rho, 0.0)
 
-    def describe(self) -> str:
-        what = {"heun": "probability-flow ODE, Heun" + (f" with churn {self.churn:g}" if self.churn else ""),
-                "ancestral": "DDPM's ancestral steps",
-                "pc": f"reverse SDE, predictor-corrector (snr {self.snr:g}, {self.n_corrector} corrector)"}
-        return (f"{what[self.kind]}: {self.evals_used} network evaluations over {self.n_levels} noise levels "
-                f"{self.sigma_max:g} -> {self.sigma_min:g} Å (rho {self.rho:g})")
-
 
 def _per_structure(values: torch.Tensor, state: BatchState) -> torch.Tensor:
     """(B,) per structure -> (N, 1) per atom."""
@@ -105,9 +98,9 @@ def _sq_norms(x: torch.Tensor, state: BatchState) -> torch.Tensor:
 
 
 def solver_step(solver: Solver, predict):
-    """step_fn(t, state) of diffusion.sampler.run_steps for this solver; predict(state, sigma) -> displacement
-    (N, 3) Å of a noise-conditional denoiser at the level sigma (Å). The step's noise is drawn from the
-    generators given to the returned function's caller via state-independent order (one draw per structure)."""
+    """fn(t, state, generators): loop step t of this solver (run_solver binds the generators); predict(state,
+    sigma) -> displacement (N, 3) Å of a noise-conditional denoiser at the level sigma (Å). Noise is drawn from
+    each structure's own generator, so a structure does not depend on its batch-mates."""
     levels = solver.levels()
     n_levels = solver.n_levels
 

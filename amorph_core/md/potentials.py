@@ -244,9 +244,9 @@ def check_atoms(atoms, pot) -> None:
         raise AmorphError("MD needs a periodic structure with a full 3D cell")
     if not np.all(np.isfinite(cell)):
         raise AmorphError("cell has NaN or infinite entries")
-    # perpendicular widths of the cell must exceed twice the cutoff (minimum image)
-    vol = abs(np.linalg.det(cell))
-    widths = [vol / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3])) for i in range(3)]
+    from amorph_core.validation import cell_widths
+
+    widths = cell_widths(cell)  # must exceed twice the cutoff (minimum image)
     if min(widths) < 2 * pot.cutoff:
         raise AmorphError(f"box too small for potential {pot.name}: smallest width {min(widths):.2f} Å is under "
                           f"twice the cutoff ({2 * pot.cutoff:.1f} Å); use a bigger cell (more atoms)")
