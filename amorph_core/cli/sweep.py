@@ -60,8 +60,11 @@ def run(args):
         units = plan_units(requests, args.out)
         if rank.launched:  # under a launcher: this process's share
             share = assign(units, rank.world)[rank.rank]
-            print(f"rank {rank.rank} of {rank.world} (local {rank.local}): {len(share)} batch(es), "
-                  f"{sum(len(units[i].seeds) for i in share)} structure(s), batches {','.join(map(str, share))}")
+            # one write of one whole line: tasks started side by side share the launcher's stdout
+            sys.stdout.write(f"rank {rank.rank} of {rank.world} (local {rank.local}): {len(share)} batch(es), "
+                             f"{sum(len(units[i].seeds) for i in share)} structure(s), "
+                             f"batches {','.join(map(str, share))}\n")
+            sys.stdout.flush()
         else:
             _print_plan(requests, units, procs if procs is not None else default_procs(requests))
         return 0
