@@ -341,7 +341,7 @@ def check_generation(params: dict, cuda_available: bool | None = None) -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AmorphWarning)
         start = build_starts(dataclasses.replace(req, seeds=req.seeds[:1]))[0]
-        sched = sampler_for(req, start.info.get("cooling_rate_k_ps"))
+        sched = sampler_for(req)
     return {"start": start, "n_atoms": len(start), "box_a": [float(x) for x in start.cell.lengths()],
             "n_steps": int(sched.n_steps), "schedule": sched.name, "n_structures": len(req.seeds),
             "warnings": [str(w.message) for w in caught if issubclass(w.category, AmorphWarning)],

@@ -104,13 +104,13 @@ def _signal_name(code: int) -> str:
 def _generate_runner(params: dict, out_dir: Path, progress, cancel) -> list:
     """Runner for kind 'generate': params are GenerationRequest fields (see amorph_core.generate)."""
     from amorph_core.app_support import generation_request
-    from amorph_core.generate import generate_structures
+    from amorph_core.generate import RunOptions, generate_structures
 
     entropy_every = params.get("entropy_every", 50)
     checkpoint_every = int(params.get("checkpoint_every", 250))  # steps between saved trajectories (resume)
     req = generation_request(params)
-    paths = generate_structures(req, out_dir, progress=progress, cancel=cancel, entropy_every=entropy_every,
-                                checkpoint_every=checkpoint_every)
+    paths = generate_structures(req, out_dir, RunOptions(entropy_every=entropy_every, checkpoint_every=checkpoint_every),
+                                progress=progress, cancel=cancel)
     return [str(p) for p in (paths or [])]
 
 

@@ -1,7 +1,7 @@
 """Spread generation over several processes (one per GPU) and hosts, and sweeps from a spec file.
 
 The work of one or more GenerationRequests is planned once, globally and deterministically: each request's
-structures are grouped into batches exactly as one process would group them (generate._plan_batches), and
+structures are grouped into batches exactly as one process would group them (generate.plan_batches), and
 whole batches are then dealt to the ranks. A batch therefore has the same members whatever the number of
 processes, and each seed has its own noise stream, so the files are the same for 1, 2 or 64 processes (on GPUs
 of one model; on a CPU with the same number of threads per process). Every rank writes the same per-structure
@@ -24,11 +24,11 @@ import sys
 import threading
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from amorph_core.errors import AmorphError
-from amorph_core.generate import GenerationRequest
+from amorph_core.generate import GenerationRequest, RunOptions
 
 #: the plan of a sweep, written into its output folder (by rank 0)
 PLAN_FILE = "sweep.json"
@@ -62,28 +62,6 @@ def rank_from_env(env=None) -> Rank:
 
 
 # ------------------------------------------------------------------------------------------------ sweep specs
-_TUPLES = ("aspect", "box")
-_REQUEST_FIELDS = tuple(f.name for f in fields(GenerationRequest))
-
-
-def _request(entry: dict, where: str) -> GenerationRequest:
-    from amorph_core.generate import parse_seeds
-
-    unknown = sorted(set(entry) - set(_REQUEST_FIELDS))
-    if unknown:
-        raise AmorphError(f"{where}: unknown field(s) {', '.join(unknown)}; a request has "
-                          f"{', '.join(_REQUEST_FIELDS)}")
-    kw = dict(entry)
-    if "seeds" in kw:
-        kw["seeds"] = parse_seeds(kw["seeds"])
-    for key in _TUPLES:
-        if kw.get(key) is not None:
-            if not isinstance(kw[key], (list, tuple)) or len(kw[key]) != 3:
-                raise AmorphError(f"{where}: {key} must be a list of 3 numbers, got {kw[key]!r}")
-            kw[key] = tuple(float(x) for x in kw[key])
-    return GenerationRequest(**kw)
-
-
 def expand_spec(spec: dict) -> list:
     """The GenerationRequests of a sweep spec: {"base": {fields}, "grid": {field: [values, ...]},
     "requests": [{fields}, ...]}. Every combination of the grid's values (in the file's order, the last field
@@ -109,13 +87,13 @@ def expand_spec(spec: dict) -> list:
         keys = list(grid)
         for combo in itertools.product(*(grid[k] for k in keys)):
             point = dict(zip(keys, combo))
-            reqs.append(_request({**base, **point}, f"grid point {point}"))
+            reqs.append(GenerationRequest.from_dict({**base, **point}, f"grid point {point}"))
     for k, entry in enumerate(listed):
         if not isinstance(entry, dict):
             raise AmorphError(f"requests[{k}] must be a table of request fields, got {entry!r}")
-        reqs.append(_request({**base, **entry}, f"requests[{k}]"))
+        reqs.append(GenerationRequest.from_dict({**base, **entry}, f"requests[{k}]"))
     if not reqs and base:  # base alone: one request
-        reqs.append(_request(base, "base"))
+        reqs.append(GenerationRequest.from_dict(base, "base"))
     if not reqs:
         raise AmorphError("the sweep spec asks for nothing: give base, grid and/or requests")
     return reqs
@@ -163,19 +141,22 @@ class WorkUnit:
 def plan_units(requests, out_dir=None) -> list:
     """The batches (WorkUnits) of all requests, in order, as one process would make them. Validates every
     request first (AmorphError before any work) and, with out_dir, refuses two structures with one file name."""
-    from amorph_core.generate import _plan_batches, build_starts, get_system, output_path, resolve_device, sampler_for
+    from amorph_core.generate import build_starts, output_path, plan_batches, resolve_device, sampler_for
+    from amorph_core.systems import get_system
 
     units, targets = [], {}
     for r, req in enumerate(requests):
         starts = build_starts(req)
-        schedule = sampler_for(req, starts[0].info.get("cooling_rate_k_ps"))
-        for batch in _plan_batches(starts, resolve_device(req.device), req.max_atoms_per_batch):
+        schedule = sampler_for(req)
+        rate = req.conditioning_rate()
+        for batch in plan_batches(starts, resolve_device(req.device), req.max_atoms_per_batch):
             units.append(WorkUnit(r, tuple(int(starts[i].info["seed"]) for i in batch),
                                   sum(len(starts[i]) for i in batch), schedule.n_steps))
             if out_dir is None:
                 continue
             for i in batch:
-                t = output_path(out_dir, get_system(req.system).name, starts[i], int(starts[i].info["seed"]))
+                t = output_path(out_dir, get_system(req.system).name, rate, len(starts[i]),
+                                int(starts[i].info["seed"]))
                 if t in targets and targets[t] != r:
                     raise AmorphError(f"requests {targets[t] + 1} and {r + 1} of the sweep both write {t.name}; "
                                       "sweep such settings (density, schedule, ...) into separate output folders")
@@ -197,9 +178,7 @@ def assign(units, world: int) -> list:
 
 def _write_plan(requests, units, out_dir: Path) -> None:
     from amorph_core.fileio import atomic_write
-    from amorph_core.generate import request_dict
-
-    plan = {"requests": [request_dict(q) for q in requests],
+    plan = {"requests": [q.to_dict() for q in requests],
             "batches": [{"request": u.request, "seeds": list(u.seeds), "atoms": u.n_atoms} for u in units]}
     atomic_write(out_dir / PLAN_FILE, json.dumps(plan, indent=1, default=str))
 
@@ -218,10 +197,10 @@ def _warn_once(seen: set, show: bool = True):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def run_share(requests, out_dir, rank: Rank = Rank(), progress=None, cancel=None, entropy_every: int = 0,
-              checkpoint_every: int = 0, resume: bool = True, record: bool = False) -> list:
-    """Generate this rank's share of the requests' batches into out_dir (see the module doc); returns the paths
-    of its finished structures. Events are generate_structures' with "index" the structure's place in its
+def run_share(requests, out_dir, rank: Rank = Rank(), run: RunOptions | None = None, progress=None, cancel=None,
+              record: bool = False) -> list:
+    """Generate this rank's share of the requests' batches into out_dir (see the module doc), each run with
+    `run` (generate_structures' RunOptions); returns the paths of its finished structures. Events are generate_structures' with "index" the structure's place in its
     request's seeds and "request" the request's index. record: rank 0 writes the requests and the plan into
     out_dir/sweep.json."""
     from amorph_core.generate import Generator, generate_structures, resolve_device
@@ -254,8 +233,7 @@ def run_share(requests, out_dir, rank: Rank = Rank(), progress=None, cancel=None
 
         with _warn_once(seen):
             paths += generate_structures(replace(req, seeds=u.seeds, max_atoms_per_batch=u.n_atoms), out_dir,
-                                         progress=relay, cancel=cancel, entropy_every=entropy_every,
-                                         generator=gens[key], checkpoint_every=checkpoint_every, resume=resume)
+                                         run, progress=relay, cancel=cancel, generator=gens[key])
     return paths
 
 
@@ -396,7 +374,7 @@ def run_requests(requests, out_dir, procs: int | None = None, progress=None, can
     """Generate every structure of the requests into out_dir, spread over processes: under a launcher (RANK and
     WORLD_SIZE set) this process's share; else over `procs` local processes (None: one per visible GPU when
     running on CUDA, else 1; 1 = here). threads: torch CPU threads per launched process (None: torch's
-    default). options: run_share's (entropy_every, checkpoint_every, resume, record); progress and cancel serve
+    default). options: run_share's (run: RunOptions, record); progress and cancel serve
     this process only (launched processes print their progress and stop on SIGINT / SIGTERM).
     Returns (paths written by this process and those it launched, cancelled)."""
     requests = list(requests)

@@ -204,7 +204,7 @@ def loss_on(model, batch, cutoff, weights=None):
     Returns (optimised loss, plain eq.-5 loss)."""
     pos, cells, sp, bidx, ptr, rates, target, sigmas = batch
     src, dst, vec = periodic_graph(pos, cells, ptr, cutoff)
-    pred = model(sp, src, dst, vec, bidx, rates, None, sigmas)
+    pred = model(sp, src, dst, vec, bidx, log10_rate=rates, sigma=sigmas)
     per_atom = ((pred - target) ** 2).sum(dim=1)
     plain = per_atom.mean()
     if weights is None:

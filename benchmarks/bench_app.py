@@ -14,7 +14,7 @@ import threading
 import time
 
 from amorph_core import app_support as sup
-from amorph_core.generate import GenerationRequest, generate_structures
+from amorph_core.generate import GenerationRequest, RunOptions, generate_structures
 from amorph_core.jobs import JobManager
 from amorph_core.structures import reference_glasses
 
@@ -29,7 +29,7 @@ def bench_jobs(model, n_atoms, schedule, repeats=2):
             req = GenerationRequest(**{**params, "seeds": (0,)})
             t0 = time.perf_counter()
             generate_structures(req, os.path.join(tmp, f"d{r}"), progress=lambda e: None,
-                                cancel=threading.Event(), entropy_every=10)
+                                cancel=threading.Event(), run=RunOptions(entropy_every=10))
             direct.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             s = m.wait(m.submit("generate", {**params, "entropy_every": 10}), timeout=3600, poll_s=0.01)

@@ -347,14 +347,14 @@ def test_cooling_rates_offers_the_shipped_examples(jobs_dir):
     side by side (spread over the rates) when one has no glasses of one's own, and analysed with one's own on
     request; switched off, no example is shown."""
     from amorph_core import app_support as sup
-    from amorph_core.generate import _file_sha
+    from amorph_core.generate import file_sha16
     from amorph_core.jobs import get_manager
     from amorph_core.model.checkpoint import DEFAULT_MODELS, list_models, resolve_model_dir
 
     examples = sup.example_rows("sio2")
     if not examples or DEFAULT_MODELS["sio2"] not in list_models():
         pytest.skip("no shipped examples or default model")
-    assert {r["params"]["model_sha256_16"] for r in examples} == {_file_sha(resolve_model_dir(DEFAULT_MODELS["sio2"])
+    assert {r["params"]["model_sha256_16"] for r in examples} == {file_sha16(resolve_model_dir(DEFAULT_MODELS["sio2"])
                                                                             / "model.pt")}
     assert sorted({r["params"]["cooling_rate_k_ps"] for r in examples}) == [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
     assert sup.example_rows("cuzr") == []

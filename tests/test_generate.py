@@ -9,7 +9,7 @@ from ase.io import read
 
 from amorph_core.diffusion import get_schedule
 from amorph_core.errors import AmorphError
-from amorph_core.generate import GenerationRequest, Generator, generate_structures, parse_seeds
+from amorph_core.generate import GenerationRequest, Generator, RunOptions, generate_structures, parse_seeds
 
 
 @pytest.fixture(scope="module")
@@ -156,19 +156,18 @@ def test_cancelled_run_resumes_to_the_same_glass(tmp_path, whole_step):
     ref = [read(p) for p in generate_structures(req, tmp_path / "ref", generator=g)]
     progress, ev, seen = _cancel_at(25)
     out = tmp_path / "run"
-    assert generate_structures(req, out, progress=progress, cancel=ev, generator=g, entropy_every=5,
-                               checkpoint_every=10) == []
+    assert generate_structures(req, out, progress=progress, cancel=ev, generator=g, run=RunOptions(entropy_every=5, checkpoint_every=10)) == []
     assert seen[-1] == {"kind": "cancelled", "step": 25}
     partial = sorted(p.name for p in (out / ".partial").iterdir())
     assert [n.rsplit(".", 1)[1] for n in partial] == ["json", "pt"], partial
     # a different request (other cooling rate) does not pick the trajectory up; it starts from step 0
     other = generate_structures(small(seeds=(0, 1), schedule=40, max_atoms_per_batch=10_000, cooling_rate_k_ps=10.0),
-                                out, generator=g, checkpoint_every=10)
+                                out, generator=g, run=RunOptions(checkpoint_every=10))
     assert "resumed_from_step" not in read(other[0]).info
     for p_ in other:
         p_.unlink()
     seen.clear()
-    paths = generate_structures(req, out, progress=seen.append, generator=g, checkpoint_every=10)
+    paths = generate_structures(req, out, progress=seen.append, generator=g, run=RunOptions(checkpoint_every=10))
     assert seen[0] == {"kind": "resumed", "seeds": [0, 1], "step": 25, "n_steps": 40}
     got = [read(p) for p in paths]
     for a, b in zip(ref, got):
@@ -177,20 +176,19 @@ def test_cancelled_run_resumes_to_the_same_glass(tmp_path, whole_step):
     assert not (out / ".partial").exists()  # finished: its trajectory files (and the empty folder) are gone
     # resume=False ignores a saved trajectory
     progress, ev, _ = _cancel_at(10)
-    generate_structures(req, out, progress=progress, cancel=ev, generator=g, entropy_every=5, checkpoint_every=10)
-    fresh = generate_structures(req, out, generator=g, checkpoint_every=10, resume=False)
+    generate_structures(req, out, progress=progress, cancel=ev, generator=g, run=RunOptions(entropy_every=5, checkpoint_every=10))
+    fresh = generate_structures(req, out, generator=g, run=RunOptions(checkpoint_every=10, resume=False))
     assert np.array_equal(read(fresh[0]).positions, ref[0].positions) and "resumed_from_step" not in read(fresh[0]).info
 
 
 def test_resume_keeps_only_finished_structures_of_the_same_request(tmp_path, gen):
     out = tmp_path / "o"
-    first = generate_structures(small(schedule=6), out, generator=gen, checkpoint_every=5)
+    first = generate_structures(small(schedule=6), out, generator=gen, run=RunOptions(checkpoint_every=5))
     seen = []
-    again = generate_structures(small(schedule=6), out, progress=seen.append, generator=gen, checkpoint_every=5)
+    again = generate_structures(small(schedule=6), out, progress=seen.append, generator=gen, run=RunOptions(checkpoint_every=5))
     assert again == first and [e.get("existing") for e in seen if e["kind"] == "done"] == [True]
     seen.clear()  # another density (same file name): made again, not taken for finished
-    generate_structures(small(schedule=6, density_g_cm3=2.0), out, progress=seen.append, generator=gen,
-                        checkpoint_every=5)
+    generate_structures(small(schedule=6, density_g_cm3=2.0), out, progress=seen.append, generator=gen, run=RunOptions(checkpoint_every=5))
     assert [e.get("existing") for e in seen if e["kind"] == "done"] == [None]
     assert abs(read(first[0]).get_volume() - read(generate_structures(small(schedule=6), tmp_path / "p",
                                                                       generator=gen)[0]).get_volume()) > 1.0
@@ -199,12 +197,11 @@ def test_resume_keeps_only_finished_structures_of_the_same_request(tmp_path, gen
 def test_unreadable_partial_trajectory_is_a_clear_error(tmp_path, gen):
     out = tmp_path / "o"
     progress, ev, _ = _cancel_at(5)
-    generate_structures(small(schedule=20), out, progress=progress, cancel=ev, generator=gen, entropy_every=5,
-                        checkpoint_every=5)
+    generate_structures(small(schedule=20), out, progress=progress, cancel=ev, generator=gen, run=RunOptions(entropy_every=5, checkpoint_every=5))
     pt = next((out / ".partial").glob("*.pt"))
     pt.write_text("not a tensor file")
     with pytest.raises(AmorphError, match="cannot be read.*delete"):
-        generate_structures(small(schedule=20), out, generator=gen, checkpoint_every=5)
+        generate_structures(small(schedule=20), out, generator=gen, run=RunOptions(checkpoint_every=5))
     assert pt.exists()  # nothing the user has is removed
 
 
@@ -561,7 +558,9 @@ def test_schedule_probe_trace_leaves_trajectory_alone(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    env = {**__import__("os").environ, "AMORPH_PROBE_DEVICE": "cpu", "AMORPH_PROBE_ATOMS": "192",
+    # one thread: the two runs must be equal to the last bit, which a fixed thread count guarantees on a CPU
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "AMORPH_PROBE_DEVICE": "cpu", "AMORPH_PROBE_ATOMS": "192",
            "AMORPH_TRACE_EVERY": "6", "AMORPH_TRACE_QUENCH": "2"}
     r = subprocess.run([sys.executable, "-m", "amorph_core.calibration.freeze_window", "assets/models/sio2-cond-hq4",
                         str(tmp_path),

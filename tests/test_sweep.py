@@ -13,7 +13,7 @@ import pytest
 from ase.io import read
 
 from amorph_core.errors import AmorphError
-from amorph_core.generate import GenerationRequest, generate_structures
+from amorph_core.generate import GenerationRequest, RunOptions, generate_structures
 from amorph_core.sweep import Rank, WorkUnit, assign, expand_spec, load_spec, plan_units, rank_from_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,12 +135,12 @@ def test_interrupted_sweep_continues_on_two_ranks(tmp_path, reference):
     try:
         events = []
         # looks: run_share before the first batch, the sampler before step 0 and before step 1 (cancelled there)
-        assert run_share(reqs, tmp_path, Rank(), cancel=CancelAfter(2), checkpoint_every=1,
-                         progress=events.append) == []
+        assert run_share(reqs, tmp_path, Rank(), cancel=CancelAfter(2),
+                         progress=events.append, run=RunOptions(checkpoint_every=1)) == []
         assert events[-1] == {"kind": "cancelled", "step": 1} and len(list((tmp_path / ".partial").glob("*.pt"))) == 1
         events = []
         for r in (0, 1):
-            run_share(reqs, tmp_path, Rank(r, 2, r, True), checkpoint_every=1, progress=events.append)
+            run_share(reqs, tmp_path, Rank(r, 2, r, True), progress=events.append, run=RunOptions(checkpoint_every=1))
     finally:
         torch.set_num_threads(threads)
     assert [(e["seeds"], e["step"]) for e in events if e["kind"] == "resumed"] == [([0], 1)]

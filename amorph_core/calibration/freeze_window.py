@@ -24,7 +24,7 @@ import torch
 
 from amorph_core.analysis.bonds import network_analysis
 from amorph_core.diffusion import run_sampler
-from amorph_core.generate import GenerationRequest, Generator, _to_atoms, build_starts, parse_seeds, resolve_schedule
+from amorph_core.generate import GenerationRequest, Generator, build_starts, parse_seeds, resolve_schedule, structure_at
 from amorph_core.structures.io import write_structure
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +35,7 @@ def defects(gen_starts, positions, ptr):
     pos = positions.detach().cpu().numpy()
     out = []
     for k, a in enumerate(gen_starts):
-        r = network_analysis(_to_atoms(a, pos[ptr[k]:ptr[k + 1]]))
+        r = network_analysis(structure_at(a, pos[ptr[k]:ptr[k + 1]]))
         out.append((100 * r["Si_not_4fold_fraction"], 100 * r["O_not_2fold_fraction"]))
     return out
 
@@ -96,7 +96,7 @@ def main(argv=None):
         d.mkdir(exist_ok=True)
         pos = state.positions.cpu().numpy()
         for k, a in enumerate(starts):
-            g = _to_atoms(a, pos[state.ptr[k]:state.ptr[k + 1]])
+            g = structure_at(a, pos[state.ptr[k]:state.ptr[k + 1]])
             g.info.update({"model": gen.model_name, "schedule": sched.name, "n_steps": sched.n_steps})
             write_structure(g, d / f"seed{a.info['seed']}.extxyz", "extxyz")
         print(f"{sched.name}: {len(starts)} glasses in {dt:.1f} s (traced: {bool(rows)})", flush=True)

@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 from amorph_core.errors import AmorphWarning
+from amorph_core.generate.request import RunOptions
 
 
 def _floats(text, n, what):
@@ -61,11 +62,12 @@ def add_parser(sub):
                         "d(1 K/ps)) (default 0 = the paper's sampler; 0..4; see docs/generator.md)")
     p.add_argument("--tf32", action="store_true",
                    help="TF32 matrix products on a CUDA GPU: ~1.05x faster, another (reproducible) trajectory")
-    p.add_argument("--entropy-every", type=int, default=0, help="report QUESTS entropy every K steps (slow)")
+    p.add_argument("--entropy-every", type=int, default=RunOptions.entropy_every,
+                   help="report QUESTS entropy every K steps (slow; default never)")
     p.add_argument("--out", default="generated", help="output directory (default ./generated)")
-    p.add_argument("--checkpoint-every", type=int, default=500, metavar="K",
+    p.add_argument("--checkpoint-every", type=int, default=RunOptions.checkpoint_every, metavar="K",
                    help="save each unfinished trajectory under OUT/.partial every K steps and on Ctrl-C (default "
-                        "500; 0 = never); the same command run again continues it")
+                        f"{RunOptions.checkpoint_every}; 0 = never); the same command run again continues it")
     p.add_argument("--no-resume", action="store_true", help="start from step 0 even where OUT/.partial holds a "
                                                             "saved trajectory of this request")
     p.add_argument("--procs", default="auto", metavar="N",
@@ -112,7 +114,7 @@ def run(args):
     with warnings.catch_warnings():  # the request's errors before the model loads (its warnings come with the run)
         warnings.simplefilter("ignore", AmorphWarning)
         start = build_starts(dataclasses.replace(req, seeds=req.seeds[:1]))[0]
-        sampler_for(req, start.info.get("cooling_rate_k_ps"))
+        sampler_for(req)
     resolve_device(req.device)
     if req.model is not None:
         resolve_model_dir(req.model)
@@ -150,8 +152,9 @@ def run(args):
 
     try:
         paths, cancelled = run_requests([req], args.out, parse_procs(args.procs), progress=progress, cancel=cancel,
-                                        entropy_every=args.entropy_every, checkpoint_every=args.checkpoint_every,
-                                        resume=not args.no_resume)
+                                        run=RunOptions(entropy_every=args.entropy_every,
+                                                       checkpoint_every=args.checkpoint_every,
+                                                       resume=not args.no_resume))
     except (MemoryError, RuntimeError) as exc:  # torch's out-of-memory is a RuntimeError
         if not isinstance(exc, MemoryError) and "out of memory" not in str(exc):
             raise

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 import time
 
+from amorph_core.generate.request import RunOptions
+
 
 def add_parser(sub):
     p = sub.add_parser("sweep", help="generate a sweep of structures from a spec file, over every GPU",
@@ -21,8 +23,9 @@ def add_parser(sub):
                         "under torchrun or another launcher setting RANK and WORLD_SIZE each process does its share")
     p.add_argument("--threads", type=int, default=None, metavar="T",
                    help="torch CPU threads per launched process (default: torch's)")
-    p.add_argument("--checkpoint-every", type=int, default=500, metavar="K",
-                   help="save unfinished trajectories under OUT/.partial every K steps (default 500; 0 = never); "
+    p.add_argument("--checkpoint-every", type=int, default=RunOptions.checkpoint_every, metavar="K",
+                   help="save unfinished trajectories under OUT/.partial every K steps (default "
+                        f"{RunOptions.checkpoint_every}; 0 = never); "
                         "the same command run again skips finished structures and continues the saved ones")
     p.add_argument("--no-resume", action="store_true", help="make every structure again from step 0")
     p.add_argument("--plan", action="store_true",
@@ -83,8 +86,8 @@ def run(args):
     except ValueError:  # not the main thread
         pass
     paths, cancelled = run_requests(requests, args.out, procs, progress=progress, cancel=cancel,
-                                    threads=args.threads, checkpoint_every=args.checkpoint_every,
-                                    resume=not args.no_resume, record=True)
+                                    threads=args.threads, record=True,
+                                    run=RunOptions(checkpoint_every=args.checkpoint_every, resume=not args.no_resume))
     if cancelled:
         print(f"{len(paths)} structure(s) finished before the cancel -> {args.out}; run the same command again to "
               "continue", file=sys.stderr)

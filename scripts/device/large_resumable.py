@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from amorph_core.generate import GenerationRequest, Generator, generate_structures
+from amorph_core.generate import GenerationRequest, Generator, RunOptions, generate_structures
 
 work, budget = Path(sys.argv[1]), float(sys.argv[2])
 sched = sys.argv[3] if len(sys.argv) > 3 else "paper"
@@ -53,7 +53,7 @@ if cuda:
     torch.cuda.synchronize()
 t0 = time.perf_counter()
 timer.start()
-paths = generate_structures(req, work, progress=progress, cancel=cancel, generator=gen, checkpoint_every=250)
+paths = generate_structures(req, work, progress=progress, cancel=cancel, generator=gen, run=RunOptions(checkpoint_every=250))
 timer.cancel()
 if cuda:
     torch.cuda.synchronize()
