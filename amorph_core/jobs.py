@@ -101,14 +101,28 @@ def _signal_name(code: int) -> str:
         return f"exit code {code}"
 
 
+def _generation_request(params: dict):
+    """The GenerationRequest of a 'generate' job's params: GenerationRequest fields as JSON (lists for tuples),
+    plus the runner's own entropy_every and checkpoint_every."""
+    from amorph_core.generate import GenerationRequest
+
+    kw = {k: v for k, v in params.items() if k not in ("entropy_every", "checkpoint_every")}
+    for key in ("aspect", "seeds", "box"):
+        if kw.get(key) is not None:
+            kw[key] = tuple(kw[key])
+    try:
+        return GenerationRequest(**kw)
+    except TypeError as exc:
+        raise AmorphError(f"unknown generation parameter: {exc}") from None
+
+
 def _generate_runner(params: dict, out_dir: Path, progress, cancel) -> list:
     """Runner for kind 'generate': params are GenerationRequest fields (see amorph_core.generate)."""
-    from amorph_core.app_support import generation_request
     from amorph_core.generate import generate_structures
 
     entropy_every = params.get("entropy_every", 50)
     checkpoint_every = int(params.get("checkpoint_every", 250))  # steps between saved trajectories (resume)
-    req = generation_request(params)
+    req = _generation_request(params)
     paths = generate_structures(req, out_dir, progress=progress, cancel=cancel, entropy_every=entropy_every,
                                 checkpoint_every=checkpoint_every)
     return [str(p) for p in (paths or [])]
