@@ -1,4 +1,7 @@
-"""Helpers the web app uses that need no Streamlit: viewer HTML, uploads, parameter forms, number formatting.
+"""Helpers the web app uses that need no Streamlit: viewer HTML, parameter forms, number formatting.
+
+The science and data access it used to hold live in the core now (analysis.defects, analysis.pores,
+structures.io, structures.examples, costs, md.potentials) and are imported here under their old names.
 
 Nothing here imports streamlit; everything is a plain function so it can be tested without a browser.
 Lengths in Å, densities in g/cm^3, cooling rates in K/ps.
@@ -10,21 +13,23 @@ import math
 import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from amorph_core.errors import AmorphError
-from amorph_core.structures.io import plain_info  # noqa: F401  (the app's name for it)
+from amorph_core.analysis.defects import (coordination_numbers, defect_classes, defects_in, slab,  # noqa: F401
+                                          slab_mask)
+from amorph_core.analysis.pores import CLOSED_PORE_R_A, pore_closed  # noqa: F401
+from amorph_core.costs import (estimate_generation_s, read_cost_table, read_generation_cost,  # noqa: F401
+                               read_generation_estimate)
+from amorph_core.errors import AmorphError, strip_exception_names
+from amorph_core.md.potentials import md_refusal
+from amorph_core.structures.examples import EXAMPLES_DIR, example_rows  # noqa: F401
+from amorph_core.structures.io import (MAX_UPLOAD_ATOMS, MAX_UPLOAD_MB, REFUSED_SUFFIXES,  # noqa: F401
+                                       plain_info, read_upload)
 
 #: where the app serves 3Dmol.js from (static/ with server.enableStaticServing)
 JS_URL = "/app/static/3Dmol-min.js"
-#: upload limits
-MAX_UPLOAD_MB = 50
-MAX_UPLOAD_ATOMS = 200_000
-#: extensions never accepted (formats that may unpickle)
-REFUSED_SUFFIXES = {".pkl", ".pickle", ".npy", ".npz", ".pt", ".pth", ".joblib", ".dill", ".db"}
 #: viewer styles (3Dmol style specs); 'auto' picks by atom count
 STYLES = {
     "balls and sticks": {"sphere": {"scale": 0.25}, "stick": {"radius": 0.12}},
@@ -34,15 +39,10 @@ STYLES = {
 }
 ELEMENT_COLORS = {"Si": "#f0c040", "O": "#e0302a", "Cu": "#c87533", "Zr": "#4fa3d1"}
 DEFECT_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
-#: ideal coordination of each element in systems with bond cutoffs
-IDEAL_COORDINATION = {"sio2": {"Si": 4, "O": 2}}
-
 
 
 #: a workspace id: URL-safe, long enough not to be guessed
 _WORKSPACE_RE = re.compile(r"^[A-Za-z0-9_-]{12,64}$")
-#: "SomeError: " as Python prints an exception's class name
-_EXC_NAME_RE = re.compile(r"\b(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Warning): ")
 
 
 def new_workspace() -> str:
@@ -60,7 +60,7 @@ def user_message(exc: BaseException, names: dict | None = None) -> str:
     msg = str(exc) if isinstance(exc, AmorphError) else f"unexpected problem: {exc}"
     for internal, shown in (names or {}).items():
         msg = msg.replace(str(internal), shown).replace(os.path.basename(str(internal)), shown)
-    msg = _EXC_NAME_RE.sub("", msg).strip()
+    msg = strip_exception_names(msg).strip()
     return msg or "unexpected problem (no details)"
 
 
@@ -73,94 +73,12 @@ def auto_style(n_atoms: int) -> str:
     return "lines"
 
 
-def coordination_numbers(atoms, cutoffs: dict) -> np.ndarray:
-    """Number of neighbours of each atom within the pair cutoffs {(el_a, el_b): r_cut in Å} (periodic)."""
-    from vesin import NeighborList
-
-    if not cutoffs:
-        raise AmorphError("no bond cutoffs known for this system: coordination defects are not defined")
-    rmax = max(cutoffs.values())
-    nl = NeighborList(cutoff=float(rmax), full_list=True)
-    i, j, d = nl.compute(points=atoms.get_positions(), box=atoms.cell.array, periodic=True, quantities="ijd")
-    sym = np.array(atoms.get_chemical_symbols())
-    rc = np.zeros(len(i))
-    for (a, b), r in cutoffs.items():
-        m = ((sym[i] == a) & (sym[j] == b)) | ((sym[i] == b) & (sym[j] == a))
-        rc[m] = r
-    keep = d < rc
-    return np.bincount(i[keep], minlength=len(atoms))
-
-
-def defect_classes(atoms, system: str) -> dict:
-    """Atoms whose coordination differs from the ideal, grouped as {'Si3': [indices], 'O1': [...], ...}."""
-    from amorph_core.systems import get_system
-
-    sys_ = get_system(system)
-    ideal = IDEAL_COORDINATION.get(sys_.name)
-    if not ideal:
-        raise AmorphError(f"coordination defects are defined for a-SiO2 only, not {sys_.label}")
-    cn = coordination_numbers(atoms, sys_.bond_cutoffs_a)
-    sym = np.array(atoms.get_chemical_symbols())
-    out = {}
-    for el, n0 in ideal.items():
-        for n in sorted(set(cn[sym == el].tolist()) - {n0}):
-            out[f"{el}{n}"] = np.flatnonzero((sym == el) & (cn == n)).tolist()
-    return out
-
-
-def slab_mask(atoms, axis: str = "z", center_frac: float = 0.5, thickness_a: float = 5.0) -> np.ndarray:
-    """Which atoms lie within thickness_a (Å) of the plane at center_frac along axis (periodic)."""
-    ax = "xyz".index(axis)
-    if not 0 <= center_frac <= 1:
-        raise AmorphError("slab position must be a fraction of the box between 0 and 1")
-    if thickness_a <= 0:
-        raise AmorphError("slab thickness must be positive (Å)")
-    frac = atoms.get_scaled_positions(wrap=True)[:, ax]
-    d = (frac - center_frac + 0.5) % 1.0 - 0.5
-    return np.abs(d) * atoms.cell.lengths()[ax] <= thickness_a / 2
-
-
-def slab(atoms, axis: str = "z", center_frac: float = 0.5, thickness_a: float = 5.0):
-    """The atoms within thickness_a (Å) of the plane at center_frac along axis (periodic), cell kept."""
-    sub = atoms[slab_mask(atoms, axis, center_frac, thickness_a)]
-    sub.info = dict(atoms.info)
-    return sub
-
-
-def defects_in(defects: dict, mask) -> dict:
-    """Defect classes of a whole structure ({'Si3': [indices]}) restricted to the atoms a mask keeps, with
-    indices renumbered as in atoms[mask]: a slab shows the defects of the glass, not bonds the cut removed."""
-    mask = np.asarray(mask, bool)
-    new_index = np.cumsum(mask) - 1
-    out = {}
-    for name, idx in defects.items():
-        kept = [int(new_index[i]) for i in idx if mask[i]]
-        if kept:
-            out[name] = kept
-    return out
-
-
 def color_legend(color_by: str, symbols, defects: dict | None = None) -> list:
     """(label, colour) pairs for the 3D view's legend, in the colours viewer_html draws."""
     if color_by == "defect":
         return [(f"{name} ({len(idx)})", DEFECT_COLORS[k % len(DEFECT_COLORS)])
                 for k, (name, idx) in enumerate(sorted((defects or {}).items())) if idx] + [("4-/2-fold", "#c8c8c8")]
     return [(el, ELEMENT_COLORS.get(el, "#909090")) for el in sorted(set(symbols))]
-
-
-#: an effective pore radius (Å) below which the pore has closed: narrower than an oxygen atom, no surface left
-CLOSED_PORE_R_A = 1.5
-
-
-def pore_closed(pores: dict) -> str | None:
-    """A warning when a pore analysis found the pore closed (r_eff below CLOSED_PORE_R_A), None otherwise:
-    an NBO surface density is then meaningless."""
-    r = pores.get("r_eff_a")
-    if r is not None and math.isfinite(r) and r >= CLOSED_PORE_R_A:
-        return None
-    shown = f"{r:.2f} Å" if r is not None and math.isfinite(r) else "none"
-    return (f"the pore closed during generation (effective radius {shown}, below {CLOSED_PORE_R_A:g} Å): there is "
-            f"no pore surface, so no NBO density is reported; try a larger pore radius or a lower wall density")
 
 
 def _xyz_text(atoms) -> str:
@@ -213,39 +131,6 @@ def viewer_html(atoms, style: str = "auto", color_by: str = "element", defects: 
     view.setBackgroundColor(background)
     view.zoomTo()
     return view._make_html()
-
-
-def read_upload(name: str, data: bytes, max_mb: float = MAX_UPLOAD_MB, max_atoms: int = MAX_UPLOAD_ATOMS):
-    """Read an uploaded structure file (any format ase reads, or LAMMPS data) from its bytes.
-
-    Written to a private temp file with the upload's suffix and read with read_structure; formats that
-    could unpickle are refused. Raises AmorphError saying what is wrong.
-    """
-    from amorph_core.structures import read_structure
-
-    name = os.path.basename(str(name or "upload"))
-    suffix = "".join(Path(name).suffixes[-2:]).lower() if name.endswith(".gz") else Path(name).suffix.lower()
-    if Path(name).suffix.lower() in REFUSED_SUFFIXES:
-        raise AmorphError(f"{name}: {Path(name).suffix} files are not accepted (they could run code when "
-                          f"loaded); upload extxyz, CIF, POSCAR, LAMMPS data or another text format ase reads")
-    if len(data) > max_mb * 1e6:
-        raise AmorphError(f"{name}: file is {len(data) / 1e6:.1f} MB; the limit is {max_mb:g} MB")
-    if not data:
-        raise AmorphError(f"{name}: file is empty")
-    fd, tmp = tempfile.mkstemp(suffix=suffix or ".dat", prefix="amorph-upload-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        try:
-            atoms = read_structure(tmp)
-        except Exception as exc:  # the message names the upload, not the temp file, and no Python class
-            raise AmorphError(user_message(AmorphError(str(exc)), {tmp: name})) from None
-    finally:
-        os.unlink(tmp)
-    if len(atoms) > max_atoms:
-        raise AmorphError(f"{name}: {len(atoms)} atoms; the app accepts at most {max_atoms}")
-    atoms.info.setdefault("source", name)
-    return atoms
 
 
 def mean_sd(values) -> tuple:
@@ -348,37 +233,6 @@ def check_generation(params: dict, cuda_available: bool | None = None) -> dict:
             "md_refusal": md_refusal(start)}
 
 
-def md_refusal(atoms) -> str | None:
-    """Why MD (refinement, moduli) could not run on a structure of this box and these elements (the potential's
-    own check: its cutoff needs every box width >= 2 cutoffs), None when it could."""
-    from amorph_core.md.potentials import check_atoms, potential_for
-
-    try:
-        check_atoms(atoms, potential_for(atoms))
-    except AmorphError as exc:
-        return str(exc)
-    return None
-
-
-def read_generation_estimate(path=None):
-    """The measured per-atom-step generation cost (assets/generation_estimate.json, written by
-    benchmarks/bench_generation_estimate.py) or None if absent."""
-    return _read_json_asset("generation_estimate.json", path)
-
-
-def estimate_generation_s(n_atoms: int, n_steps: int, n_structures: int = 1, device: str = "cpu",
-                          table: dict | None = None) -> float | None:
-    """Seconds to generate n_structures glasses of n_atoms with n_steps denoising steps on device ('cpu' or
-    'cuda'), from the measured cost model t = n_steps (a + b n_atoms) per structure (a: s/step, b: s per
-    atom-step; table: read_generation_estimate()); None when nothing was measured for that device."""
-    table = table if table is not None else read_generation_estimate()
-    fit = ((table or {}).get("devices") or {}).get("cuda" if str(device).startswith("cuda") else "cpu")
-    if not fit:
-        return None
-    per_step = float(fit["seconds_per_step"]) + float(fit["seconds_per_atom_step"]) * int(n_atoms)
-    return per_step * int(n_steps) * max(1, int(n_structures))
-
-
 def describe_params(p: dict) -> str:
     """One-line human summary of generation parameters."""
     parts = [p.get("system", "?")]
@@ -476,7 +330,7 @@ def job_status(job: dict) -> tuple[str, str]:
         took = job_duration_s(job)
         return "success", f"done{f' in {fmt_duration(took)}' if took is not None else ''}: {made}"
     if state == FAILED:
-        return "error", f"failed: {_EXC_NAME_RE.sub('', job.get('error') or '') or 'no reason recorded'}"
+        return "error", f"failed: {strip_exception_names(job.get('error') or '') or 'no reason recorded'}"
     if state in (CANCELLED, INTERRUPTED):
         return "warning", f"{state}: kept {made}" + (f" — {job['error']}" if job.get("error") else "")
     raise AmorphError(f"unknown job state {state!r}")
@@ -575,58 +429,3 @@ def voronoi_fractions(results: list, top: int = 8) -> dict:
     return dict(sorted(means.items(), key=lambda kv: -kv[1])[:top])
 
 
-def _read_json_asset(relpath: str, path=None):
-    """A JSON file under assets/ (or at path), None if it is not there; AmorphError if it is not JSON."""
-    p = Path(path) if path else Path(__file__).resolve().parents[1] / "assets" / relpath
-    if not p.exists():
-        return None
-    try:
-        return json.loads(p.read_text())
-    except ValueError as exc:
-        raise AmorphError(f"{p} is not valid JSON ({exc})") from None
-
-
-def read_generation_cost(path=None):
-    """Measured generation times (assets/generation_cost.json, made by python -m amorph_core.calibration.generation_cost)
-    or None if absent."""
-    return _read_json_asset("generation_cost.json", path)
-
-
-def read_cost_table(path=None):
-    """The measured MD cost table (assets/md/cost_table.json) or None if it is not there."""
-    return _read_json_asset("md/cost_table.json", path)
-
-
-#: shipped example glasses (assets/examples/<set>/*.extxyz, each set with a README on its provenance)
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "examples"
-
-
-def _extxyz_header(path: Path) -> tuple[int, dict]:
-    """(atom count, the key=value comment line as a dict) from the first two lines of an extxyz file."""
-    from ase.io.extxyz import key_val_str_to_dict
-
-    with open(path) as fh:
-        n_atoms = int(fh.readline())
-        return n_atoms, key_val_str_to_dict(fh.readline())
-
-
-def example_rows(system: str = "sio2", examples_dir=None) -> list:
-    """Shipped example glasses of a system as result rows like the job manager's ({'path', 'params', 'seed',
-    'job_id', 'example_set'}), sorted by cooling rate (K/ps) then seed; [] when none ship. A file whose header
-    cannot be read is an AmorphError naming it."""
-    root = Path(examples_dir) if examples_dir else EXAMPLES_DIR
-    rows = []
-    for f in sorted(root.glob("*/*.extxyz")):
-        try:
-            n_atoms, h = _extxyz_header(f)
-        except (OSError, ValueError, KeyError) as exc:
-            raise AmorphError(f"shipped example {f} is not a readable extxyz file ({exc})") from None
-        if h.get("system") != system:
-            continue
-        rate, dens, seed = h.get("cooling_rate_k_ps"), h.get("density_g_cm3"), h.get("seed")
-        params = {"system": system, "cooling_rate_k_ps": float(rate) if rate is not None else None,
-                  "n_atoms": n_atoms, "schedule": h.get("schedule"), "model_sha256_16": h.get("model_sha256_16"),
-                  "density_g_cm3": float(dens) if dens is not None else None}
-        rows.append({"path": str(f), "params": params, "seed": int(seed) if seed is not None else None,
-                     "job_id": f"example:{f.parent.name}", "example_set": f.parent.name})
-    return sorted(rows, key=lambda r: (r["params"]["cooling_rate_k_ps"] or 0.0, r["seed"] or 0))
