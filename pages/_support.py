@@ -1,14 +1,16 @@
-"""Helpers the web app uses that need no Streamlit: viewer HTML, parameter forms, number formatting.
+"""Plain-Python helpers of the pages (no Streamlit, no science): what the app shows and how.
 
-The science and data access it used to hold live in the core now (analysis.defects, analysis.pores,
-structures.io, structures.examples, costs, md.potentials) and are imported here under their old names.
+- words and numbers: mean ± sd, durations, one-line parameter summaries, download file names, chart titles,
+  the cooling rates a log slider offers, exception messages for a web user;
+- job cards: the one state a card shows (job_status) and how long a job ran;
+- workspaces: the id in the page address that jobs and results belong to;
+- chart data: analysis results (the JSON of the 'analyze' job) grouped by size and cooling rate, the rates shown
+  side by side, pooled Voronoi volumes and indices, the warning when compared sets differ in size.
 
-Nothing here imports streamlit; everything is a plain function so it can be tested without a browser.
-Lengths in Å, densities in g/cm^3, cooling rates in K/ps.
+Everything is a plain function so it can be tested without a browser. Lengths in Å, cooling rates in K/ps.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -17,32 +19,23 @@ from pathlib import Path
 
 import numpy as np
 
-from amorph_core.analysis.defects import (coordination_numbers, defect_classes, defects_in, slab,  # noqa: F401
-                                          slab_mask)
-from amorph_core.analysis.pores import CLOSED_PORE_R_A, pore_closed  # noqa: F401
-from amorph_core.costs import (estimate_generation_s, read_cost_table, read_generation_cost,  # noqa: F401
-                               read_generation_estimate)
 from amorph_core.errors import AmorphError, strip_exception_names
-from amorph_core.md.potentials import md_refusal
-from amorph_core.structures.examples import EXAMPLES_DIR, example_rows  # noqa: F401
-from amorph_core.structures.io import (MAX_UPLOAD_ATOMS, MAX_UPLOAD_MB, REFUSED_SUFFIXES,  # noqa: F401
-                                       plain_info, read_upload)
-
-#: where the app serves 3Dmol.js from (static/ with server.enableStaticServing)
-JS_URL = "/app/static/3Dmol-min.js"
-#: viewer styles (3Dmol style specs); 'auto' picks by atom count
-STYLES = {
-    "balls and sticks": {"sphere": {"scale": 0.25}, "stick": {"radius": 0.12}},
-    "sticks": {"stick": {"radius": 0.15}},
-    "lines": {"line": {"linewidth": 1.0}},
-    "spheres": {"sphere": {"scale": 0.6}},
-}
-ELEMENT_COLORS = {"Si": "#f0c040", "O": "#e0302a", "Cu": "#c87533", "Zr": "#4fa3d1"}
-DEFECT_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
-
+from amorph_core.jobs import CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, RUNNING
+from amorph_core.structures.io import plain_info
 
 #: a workspace id: URL-safe, long enough not to be guessed
 _WORKSPACE_RE = re.compile(r"^[A-Za-z0-9_-]{12,64}$")
+
+
+# --------------------------------------------------------------------------- messages and workspaces
+def user_message(exc: BaseException, names: dict | None = None) -> str:
+    """An exception as a message for a web user: no Python class names, internal paths replaced by the names
+    the user knows ({internal path or file name: shown name})."""
+    msg = str(exc) if isinstance(exc, AmorphError) else f"unexpected problem: {exc}"
+    for internal, shown in (names or {}).items():
+        msg = msg.replace(str(internal), shown).replace(os.path.basename(str(internal)), shown)
+    msg = strip_exception_names(msg).strip()
+    return msg or "unexpected problem (no details)"
 
 
 def new_workspace() -> str:
@@ -54,85 +47,7 @@ def valid_workspace(ws) -> bool:
     return isinstance(ws, str) and bool(_WORKSPACE_RE.match(ws))
 
 
-def user_message(exc: BaseException, names: dict | None = None) -> str:
-    """An exception as a message for a web user: no Python class names, internal paths replaced by the names
-    the user knows ({internal path or file name: shown name})."""
-    msg = str(exc) if isinstance(exc, AmorphError) else f"unexpected problem: {exc}"
-    for internal, shown in (names or {}).items():
-        msg = msg.replace(str(internal), shown).replace(os.path.basename(str(internal)), shown)
-    msg = strip_exception_names(msg).strip()
-    return msg or "unexpected problem (no details)"
-
-
-def auto_style(n_atoms: int) -> str:
-    """Viewer style that stays responsive for n_atoms: balls+sticks to 5k, sticks to 20k, lines above."""
-    if n_atoms <= 5000:
-        return "balls and sticks"
-    if n_atoms <= 20000:
-        return "sticks"
-    return "lines"
-
-
-def color_legend(color_by: str, symbols, defects: dict | None = None) -> list:
-    """(label, colour) pairs for the 3D view's legend, in the colours viewer_html draws."""
-    if color_by == "defect":
-        return [(f"{name} ({len(idx)})", DEFECT_COLORS[k % len(DEFECT_COLORS)])
-                for k, (name, idx) in enumerate(sorted((defects or {}).items())) if idx] + [("4-/2-fold", "#c8c8c8")]
-    return [(el, ELEMENT_COLORS.get(el, "#909090")) for el in sorted(set(symbols))]
-
-
-def _xyz_text(atoms) -> str:
-    pos = atoms.get_positions()
-    sym = atoms.get_chemical_symbols()
-    lines = [str(len(atoms)), "amorph"]
-    lines += [f"{s} {x:.3f} {y:.3f} {z:.3f}" for s, (x, y, z) in zip(sym, pos)]
-    return "\n".join(lines) + "\n"
-
-
-def _cell_edges(cell) -> list:
-    o = np.zeros(3)
-    a, b, c = np.asarray(cell)
-    corners = [o, a, b, c, a + b, a + c, b + c, a + b + c]
-    idx = [(0, 1), (0, 2), (0, 3), (1, 4), (1, 5), (2, 4), (2, 6), (3, 5), (3, 6), (4, 7), (5, 7), (6, 7)]
-    return [(corners[p], corners[q]) for p, q in idx]
-
-
-def viewer_html(atoms, style: str = "auto", color_by: str = "element", defects: dict | None = None,
-                width: int = 700, height: int = 520, js_url: str = JS_URL, background: str = "white") -> str:
-    """HTML (3Dmol.js via py3Dmol) showing atoms with their periodic cell.
-
-    color_by 'element' colours atoms by element; 'defect' draws everything thin and grey and the
-    under/over-coordinated atoms listed in defects ({'Si3': [indices], ...}) as coloured spheres.
-    """
-    import py3Dmol
-
-    if style == "auto":
-        style = auto_style(len(atoms))
-    if style not in STYLES:
-        raise AmorphError(f"unknown viewer style '{style}' (choose from auto, {', '.join(STYLES)})")
-    view = py3Dmol.view(width=width, height=height, js=js_url)
-    view.addModel(_xyz_text(atoms), "xyz")
-    spec = json.loads(json.dumps(STYLES[style]))
-    if color_by == "defect":
-        base = {"line": {"color": "#b0b0b0"}} if len(atoms) > 5000 else {"stick": {"radius": 0.06, "color": "#c8c8c8"}}
-        view.setStyle({}, base)
-        for k, (name, idx) in enumerate(sorted((defects or {}).items())):
-            if idx:
-                view.addStyle({"index": list(map(int, idx))},
-                              {"sphere": {"scale": 0.45, "color": DEFECT_COLORS[k % len(DEFECT_COLORS)]}})
-    else:
-        view.setStyle({}, spec)
-        for el, col in ELEMENT_COLORS.items():
-            s = {k: dict(v, color=col) for k, v in spec.items()}
-            view.setStyle({"elem": el}, s)
-    for p, q in _cell_edges(atoms.cell.array):
-        view.addLine({"start": dict(zip("xyz", map(float, p))), "end": dict(zip("xyz", map(float, q))),
-                      "color": "#333333"})
-    view.setBackgroundColor(background)
-    view.zoomTo()
-    return view._make_html()
-
-
+# --------------------------------------------------------------------------- numbers and names
 def mean_sd(values) -> tuple:
     """Mean and sample standard deviation (ddof=1; 0 for a single value) of finite values, and their count."""
     v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=float)
@@ -152,6 +67,18 @@ def fmt_pm(values, unit: str = "", digits: int = 3) -> str:
     return f"{m:.{digits}g} ± {s:.2g}{u} (n={n})"
 
 
+def fmt_duration(seconds) -> str:
+    """Seconds as '42 s', '3 min 05 s' or '1 h 02 min'."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
 def log_rate_options(lo: float = 1e-2, hi: float = 1e3) -> list:
     """Cooling rates (K/ps) for a log slider: 1, 2, 5 per decade between lo and hi."""
     out = []
@@ -163,74 +90,6 @@ def log_rate_options(lo: float = 1e-2, hi: float = 1e3) -> list:
                 out.append(r)
         e += 1
     return out
-
-
-def generation_params(system: str, cooling_rate_k_ps: float | None, n_atoms: int | None = None, box=None,
-                      aspect=(1.0, 1.0, 1.0), density_g_cm3: float | None = None,
-                      pore_radius_a: float | None = None, wall_density_g_cm3: float | None = None,
-                      pore_lattice: str = "single", n_samples: int = 1, seed: int = 0,
-                      schedule: str = "fast", device: str = "auto", model: str | None = None,
-                      entropy_every: int = 10) -> dict:
-    """JSON-able keyword arguments of amorph_core.generate.GenerationRequest from the app's form."""
-    if n_samples < 1 or n_samples > 64:
-        raise AmorphError(f"number of samples must be 1..64, got {n_samples}")
-    return {
-        "system": system, "cooling_rate_k_ps": cooling_rate_k_ps, "n_atoms": n_atoms,
-        "box": list(box) if box is not None else None, "aspect": list(aspect),
-        "density_g_cm3": density_g_cm3, "pore_radius_a": pore_radius_a,
-        "wall_density_g_cm3": wall_density_g_cm3, "pore_lattice": pore_lattice,
-        "seeds": list(range(int(seed), int(seed) + int(n_samples))), "schedule": schedule,
-        "device": device, "model": model, "entropy_every": int(entropy_every),
-    }
-
-
-def generation_request(params: dict):
-    """The GenerationRequest the 'generate' job runs for the app's params (generation_params' dict)."""
-    from amorph_core.generate import GenerationRequest
-
-    kw = {k: v for k, v in params.items() if k not in ("entropy_every", "checkpoint_every")}
-    for key in ("aspect", "seeds", "box"):
-        if kw.get(key) is not None:
-            kw[key] = tuple(kw[key])
-    try:
-        return GenerationRequest(**kw)
-    except TypeError as exc:
-        raise AmorphError(f"unknown generation parameter: {exc}") from None
-
-
-def check_generation(params: dict, cuda_available: bool | None = None) -> dict:
-    """Refuse a generation the job would refuse, before it is queued: the same core checks as the CLI
-    (build_starts on the first seed: rate, density, size and box; the schedule; the model; the device).
-
-    Returns {"start": the first seed's starting Atoms (its box is the glass's), "n_atoms", "box_a",
-    "n_steps", "schedule", "warnings": [AmorphWarning texts]}; raises AmorphError saying what to change."""
-    import dataclasses
-    import warnings
-
-    from amorph_core.errors import AmorphWarning
-    from amorph_core.generate import build_starts, sampler_for
-
-    req = generation_request(params)
-    dev = str(req.device or "auto")
-    if dev not in ("auto", "cpu") and not dev.startswith("cuda"):
-        raise AmorphError(f"device must be auto, cpu or cuda, not {dev!r}")
-    if dev.startswith("cuda"):
-        if cuda_available is None:
-            import torch
-            cuda_available = bool(torch.cuda.is_available())
-        if not cuda_available:
-            raise AmorphError("this server has no CUDA GPU: choose the device 'auto' or 'cpu'")
-    if req.model:
-        from amorph_core.model.checkpoint import read_config
-        read_config(req.model)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AmorphWarning)
-        start = build_starts(dataclasses.replace(req, seeds=req.seeds[:1]))[0]
-        sched = sampler_for(req, start.info.get("cooling_rate_k_ps"))
-    return {"start": start, "n_atoms": len(start), "box_a": [float(x) for x in start.cell.lengths()],
-            "n_steps": int(sched.n_steps), "schedule": sched.name, "n_structures": len(req.seeds),
-            "warnings": [str(w.message) for w in caught if issubclass(w.category, AmorphWarning)],
-            "md_refusal": md_refusal(start)}
 
 
 def describe_params(p: dict) -> str:
@@ -282,18 +141,6 @@ def export_stem(atoms) -> str:
     return "_".join(parts)
 
 
-def fmt_duration(seconds) -> str:
-    """Seconds as '42 s', '3 min 05 s' or '1 h 02 min'."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
-
-
 def entropy_chart_title(params: dict) -> str:
     """What the live entropy chart plots: per-atom QUESTS entropy of the structure being denoised, and its
     ceiling ln N (every atom's environment distinct), which small structures sit at for most of the run."""
@@ -303,6 +150,7 @@ def entropy_chart_title(params: dict) -> str:
     return "Entropy while denoising: H per atom (ceiling ln N)"
 
 
+# --------------------------------------------------------------------------- job cards
 def job_duration_s(job: dict) -> float | None:
     """Seconds a job ran (its last run, if resumed): finished - started, None unless both are known and ordered."""
     t0, t1 = job.get("started"), job.get("finished")
@@ -315,8 +163,6 @@ def job_status(job: dict) -> tuple[str, str]:
     """The one state a job card shows, as (level, text): level is 'progress' (queued or running: a progress
     bar, no outcome yet), 'success' (done), 'error' (failed: only its error) or 'warning' (cancelled or
     interrupted, with what it kept)."""
-    from amorph_core.jobs import CANCELLED, DONE, FAILED, INTERRUPTED, QUEUED, RUNNING
-
     state, n = job["state"], len(job.get("results") or [])
     made = f"{n} structure(s)" if job.get("kind") == "generate" else f"{n} result file(s)"
     if state == QUEUED:
@@ -336,6 +182,7 @@ def job_status(job: dict) -> tuple[str, str]:
     raise AmorphError(f"unknown job state {state!r}")
 
 
+# --------------------------------------------------------------------------- chart data
 def size_mismatch(generated_sizes, reference_sizes) -> str | None:
     """A warning when generated and reference structures differ in atom count (None when all sizes agree):
     size-dependent numbers (QUESTS entropy grows like ln N; defect and ring fractions of small boxes) are then
@@ -427,5 +274,3 @@ def voronoi_fractions(results: list, top: int = 8) -> dict:
     n = max(1, len(results))
     means = {k: sum(v) / n for k, v in acc.items()}
     return dict(sorted(means.items(), key=lambda kv: -kv[1])[:top])
-
-
