@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the app's pages/ package
 
 from amorph_core.costs import estimate_generation_s  # noqa: E402
-from amorph_core.jobs import _generate_runner, _single_thread_blas  # noqa: E402
+from amorph_core.jobs.manager import _single_thread_blas  # noqa: E402
+from amorph_core.jobs.runners import _generate_runner  # noqa: E402
 from pages import _requests  # noqa: E402
 
 OUT = ROOT / "assets" / "generation_estimate.json"

@@ -347,14 +347,18 @@ def test_isolated_job_after_module_reload(tmp_path):
     import sys
 
     m = JobManager(tmp_path / "jobs")
-    old = sys.modules.pop("amorph_core.jobs")  # as Streamlit does: forget the module and import it afresh
+    # as Streamlit does when their files change: forget the modules and import them afresh
+    old = {k: sys.modules.pop(k) for k in list(sys.modules)
+           if k == "amorph_core.jobs" or k.startswith("amorph_core.jobs.")}
+    assert set(old) >= {"amorph_core.jobs", "amorph_core.jobs.manager", "amorph_core.jobs.runners"}
     try:
-        fresh = importlib.import_module("amorph_core.jobs")
-        assert fresh is not old
+        fresh = importlib.import_module("amorph_core.jobs.manager")
+        assert fresh is not old["amorph_core.jobs.manager"]
         j = m.wait(m.submit("analyze", {"paths": _write_randoms(tmp_path, n=1), "system": "sio2", "rings": False,
                                     "entropy": False}), 120)
     finally:
-        sys.modules["amorph_core.jobs"] = old
+        sys.modules.update(old)
+        sys.modules["amorph_core"].jobs = old["amorph_core.jobs"]
     assert j["state"] == "done", j.get("error")
     m.shutdown()
 
@@ -423,3 +427,32 @@ def test_only_resumable_kinds_resume(mgr):
     assert not mgr.can_resume(jid)
     with pytest.raises(AmorphError, match="cannot be resumed"):
         mgr.resume(jid)
+
+
+def test_kinds_resolve_by_module_and_name_and_folders_record_only_the_kind(tmp_path):
+    """An isolated job's child imports its runner by module and function name: every default kind's name pair
+    resolves to that runner. A job folder records the kind's name, not where its runner lives, so folders
+    written before the runners moved (amorph_core.jobs -> amorph_core.jobs.runners) load and resume."""
+    import importlib
+
+    from amorph_core.jobs import DEFAULT_KINDS
+
+    for kind in DEFAULT_KINDS.values():
+        mod, name = kind.runner.__module__, kind.runner.__name__
+        assert getattr(importlib.import_module(mod), name) is kind.runner, (kind.name, mod, name)
+    old = {"id": "20240101-000000-abcdef", "kind": "generate", "lane": "gpu", "label": "old", "owner": None,
+           "params": {"system": "sio2", "seeds": [0]}, "state": "running", "created": 1.0, "started": 2.0,
+           "finished": None, "error": None, "results": [], "summary": None, "samples": {}, "fraction": 0.5,
+           "eta_s": None}
+    (tmp_path / "jobs" / old["id"]).mkdir(parents=True)
+    (tmp_path / "jobs" / old["id"] / STATUS_FILE).write_text(json.dumps(old))
+    m = JobManager(tmp_path / "jobs")
+    try:
+        assert m.get(old["id"])["state"] == INTERRUPTED and m.can_resume(old["id"])
+        m.register("glass", random_glass_runner)
+        jid = m.submit("glass", {"seeds": [0], "n_steps": 1})
+        assert m.wait(jid, 60)["state"] == DONE
+        saved = json.loads((tmp_path / "jobs" / jid / STATUS_FILE).read_text())
+        assert saved["kind"] == "glass" and not any("runner" in k or "module" in k for k in saved), saved
+    finally:
+        m.shutdown()
