@@ -9,30 +9,35 @@ Usage: python benchmarks/bench_app.py [--model DIR] [--atoms 192] [--schedule dr
 """
 import argparse
 import os
+import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 
-from amorph_core import app_support as sup
-from amorph_core.generate import GenerationRequest, RunOptions, generate_structures
-from amorph_core.jobs import JobManager
-from amorph_core.structures import reference_glasses
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the app's pages/ package
+
+from amorph_core.analysis.defects import defect_classes  # noqa: E402
+from amorph_core.generate import GenerationRequest, RunOptions, generate_structures  # noqa: E402
+from amorph_core.jobs import JobManager, generate_job_params  # noqa: E402
+from amorph_core.structures import reference_glasses  # noqa: E402
+from pages import _viewer  # noqa: E402
 
 
 def bench_jobs(model, n_atoms, schedule, repeats=2):
-    params = dict(system="sio2", cooling_rate_k_ps=1.0, n_atoms=n_atoms, seeds=[0], schedule=schedule,
-                  device="cpu", model=model)
+    req = GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=n_atoms, seeds=(0,), schedule=schedule, device="cpu",
+                            model=model)
+    run = RunOptions(entropy_every=10)
     direct, managed = [], []
     with tempfile.TemporaryDirectory() as tmp:
         m = JobManager(os.path.join(tmp, "jobs"))
         for r in range(repeats):
-            req = GenerationRequest(**{**params, "seeds": (0,)})
             t0 = time.perf_counter()
-            generate_structures(req, os.path.join(tmp, f"d{r}"), progress=lambda e: None,
-                                cancel=threading.Event(), run=RunOptions(entropy_every=10))
+            generate_structures(req, os.path.join(tmp, f"d{r}"), run, progress=lambda e: None,
+                                cancel=threading.Event())
             direct.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
-            s = m.wait(m.submit("generate", {**params, "entropy_every": 10}), timeout=3600, poll_s=0.01)
+            s = m.wait(m.submit("generate", generate_job_params(req, run)), timeout=3600, poll_s=0.01)
             managed.append(time.perf_counter() - t0)
             assert s["state"] == "done", s.get("error")
         m.shutdown()
@@ -43,17 +48,18 @@ def bench_jobs(model, n_atoms, schedule, repeats=2):
 
 def bench_viewer():
     base = reference_glasses("sio2", 1.0)[0]
-    sup.defect_classes(base, "sio2")  # warm-up (imports, neighbour-list set-up)
+    defect_classes(base, "sio2")  # warm-up (imports, neighbour-list set-up)
     rows = []
     for reps in ((1, 1, 1), (2, 2, 2), (4, 4, 2)):
         atoms = base.repeat(reps)
         t0 = time.perf_counter()
-        html = sup.viewer_html(atoms)
+        html = _viewer.viewer_html(atoms)
         t_html = time.perf_counter() - t0
         t0 = time.perf_counter()
-        d = sup.defect_classes(atoms, "sio2")
+        d = defect_classes(atoms, "sio2")
         t_def = time.perf_counter() - t0
-        rows.append((len(atoms), t_html, len(html), t_def, sup.auto_style(len(atoms)), sum(map(len, d.values()))))
+        rows.append((len(atoms), t_html, len(html), t_def, _viewer.auto_style(len(atoms)),
+                     sum(map(len, d.values()))))
     b = rows[0]
     for n, t, size, td, style, nd in rows:
         print(f"viewer {n:6d} atoms: html {t * 1e3:7.1f} ms ({t / b[1]:5.1f}x), {size / 1e6:5.2f} MB "
@@ -82,7 +88,7 @@ def bench_browser(port=8765):
     for reps, style in (((1, 1, 1), "auto"), ((4, 4, 2), "auto"), ((4, 4, 2), "sticks")):
         a = base.repeat(reps)
         name = f"v{len(a)}_{style}"
-        (root / f"{name}.html").write_text("<html><body>" + sup.viewer_html(a, style=style, width=800, height=600)
+        (root / f"{name}.html").write_text("<html><body>" + _viewer.viewer_html(a, style=style, width=800, height=600)
                                            + "</body></html>")
         names.append((name, len(a), style))
     srv = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "-d", str(root)],

@@ -5,13 +5,14 @@ python benchmarks/bench_generation_estimate.py [N1 N2 N3 ...] [--schedule draft]
 After a warm-up job (numba compiles the entropy kernels once per server), runs the app's own 'generate' job
 runner (the default shipped a-SiO2 model, 1 K/ps, the app's entropy trace) for each size, fits
 seconds/step = a + b * n_atoms  by least squares on relative errors, and writes assets/generation_estimate.json
-(read by amorph_core.app_support.estimate_generation_s) with the measured runs and, for each, the estimate's
+(read by amorph_core.costs.estimate_generation_s) with the measured runs and, for each, the estimate's
 ratio to the measured time. The fit is refused (nothing written) unless every estimate is within a factor of 2.
 """
 import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import threading
 import time
@@ -20,10 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from amorph_core import app_support as sup
-from amorph_core.jobs import _generate_runner, _single_thread_blas
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the app's pages/ package
+
+from amorph_core.costs import estimate_generation_s  # noqa: E402
+from amorph_core.generate import GenerationRequest  # noqa: E402
+from amorph_core.jobs.manager import _single_thread_blas  # noqa: E402
+from amorph_core.jobs.runners import _generate_runner  # noqa: E402
+from pages import _requests  # noqa: E402
+
 OUT = ROOT / "assets" / "generation_estimate.json"
 
 ap = argparse.ArgumentParser()
@@ -35,10 +41,10 @@ args = ap.parse_args()
 _single_thread_blas()  # as the app's job worker thread does
 
 
-def run_job(params):
+def run_job(req):
     with tempfile.TemporaryDirectory() as d:
         t = time.perf_counter()
-        _generate_runner(params, Path(d), lambda ev: None, threading.Event())
+        _generate_runner(_requests.job_params(req), Path(d), lambda ev: None, threading.Event())
         return time.perf_counter() - t
 
 
@@ -46,13 +52,13 @@ runs = [{k: v for k, v in r.items() if k != "estimate_over_measured"}
         for r in json.loads(OUT.read_text())["runs"]] if args.refit else []
 if not args.refit:
     # warm-up: the first job in a server compiles the entropy kernels (numba); not part of the fit
-    print(f"warm-up: {run_job(sup.generation_params('sio2', 1.0, n_atoms=96, schedule=20, device='cpu')):.1f} s",
+    print(f"warm-up: {run_job(GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=96, schedule=20, device='cpu')):.1f} s",
           flush=True)
 for n in ([] if args.refit else args.sizes):
-    params = sup.generation_params("sio2", 1.0, n_atoms=n, seed=0, schedule=args.schedule, device="cpu")
-    check = sup.check_generation(params, cuda_available=False)
+    req = GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=n, seeds=(0,), schedule=args.schedule, device="cpu")
+    check = _requests.check_generation(req, cuda_available=False)
     load0 = os.getloadavg()[0]
-    dt = run_job(params)
+    dt = run_job(req)
     runs.append({"n_atoms": check["n_atoms"], "n_steps": check["n_steps"], "schedule": args.schedule,
                  "seconds": round(dt, 2), "load_average_1min_before": round(load0, 2)})
     print(f"{check['n_atoms']} atoms, {check['n_steps']} steps: {dt:.1f} s (load {load0:.1f})", flush=True)
@@ -67,7 +73,7 @@ a = max(float(a), 0.0)
 fit = {"seconds_per_step": round(a, 5), "seconds_per_atom_step": round(float(b), 7)}
 table = {"devices": {"cpu": fit}}
 for r in runs:
-    r["estimate_over_measured"] = round(sup.estimate_generation_s(r["n_atoms"], r["n_steps"], 1, "cpu", table)
+    r["estimate_over_measured"] = round(estimate_generation_s(r["n_atoms"], r["n_steps"], 1, "cpu", table)
                                         / r["seconds"], 3)
 doc = {
     "description": "Measured CPU cost of generating one a-SiO2 glass in the app (its job runner, default model, "

@@ -3,10 +3,11 @@ import warnings
 
 import streamlit as st
 
-from amorph_core import app_support as sup
+from amorph_core.costs import estimate_generation_s
 from amorph_core.errors import AmorphError, AmorphWarning
+from amorph_core.generate import GenerationRequest
 from amorph_core.systems import SYSTEMS, get_system
-from pages import _ui
+from pages import _requests, _support, _ui
 
 
 def schedules(system: str = "sio2"):
@@ -47,7 +48,7 @@ def default_schedule(names) -> str:
 
 
 def form(prefix: str = "gen", system_fixed: str | None = None, pores_default: bool = False):
-    """The generation form; returns (params, label) or raises AmorphError."""
+    """The generation form; returns (GenerationRequest, label) or raises AmorphError."""
     left, right = st.columns(2)
     with left:
         names = list(SYSTEMS)
@@ -56,7 +57,7 @@ def form(prefix: str = "gen", system_fixed: str | None = None, pores_default: bo
         sys_ = get_system(system)
         rate = None
         if sys_.conditional:
-            opts = sup.log_rate_options(*sys_.rate_range_k_ps)
+            opts = _support.log_rate_options(*sys_.rate_range_k_ps)
             rate = st.select_slider("Cooling rate (K/ps, log scale)", opts, value=1.0 if 1.0 in opts else opts[0],
                                     key=f"{prefix}-rate", format_func=lambda r: f"{r:g}")
             tlo, thi = sys_.trained_rate_range_k_ps
@@ -127,27 +128,28 @@ def form(prefix: str = "gen", system_fixed: str | None = None, pores_default: bo
             folder = st.text_input("or a checkpoint folder (overrides the choice above)", "", key=f"{prefix}-model",
                                    help="a folder written by `amorph train` (config.json + model.pt)")
             model = folder.strip() or (pick if shipped else None)
-    params = sup.generation_params(
-        system, rate, n_atoms=n_atoms, box=box, aspect=aspect, density_g_cm3=density, pore_radius_a=pore_r,
-        wall_density_g_cm3=wall if pore else None, pore_lattice=lattice, n_samples=n_samples, seed=seed,
-        schedule=schedule, device=device, model=model)
-    check = sup.check_generation(params, cuda_available=_has_cuda())  # AmorphError: the form says what to change
+    req = GenerationRequest(
+        system=system, cooling_rate_k_ps=rate, n_atoms=n_atoms, box=tuple(box) if box is not None else None,
+        aspect=aspect, density_g_cm3=density, pore_radius_a=pore_r, wall_density_g_cm3=wall if pore else None,
+        pore_lattice=lattice, seeds=_requests.sample_seeds(seed, n_samples), schedule=schedule, device=device,
+        model=model)
+    check = _requests.check_generation(req, cuda_available=_has_cuda())  # AmorphError: the form says what to change
     show_cost(check, device)
-    return params, sup.describe_params(params)
+    return req, _support.describe_params(req.to_dict())
 
 
 def show_cost(check: dict, device: str) -> None:
     """What the request makes and what it costs, before Generate: box, atoms, steps, estimated time."""
     dev = "cuda" if device == "cuda" or (device == "auto" and _has_cuda()) else "cpu"
-    est = sup.estimate_generation_s(check["n_atoms"], check["n_steps"], check["n_structures"], dev)
+    est = estimate_generation_s(check["n_atoms"], check["n_steps"], check["n_structures"], dev)
     box = " × ".join(f"{x:.1f}" for x in check["box_a"])
     where = "this server's GPU" if dev == "cuda" else "this server's CPU"
     text = (f"{check['n_structures']} × {check['n_atoms']} atoms in a {box} Å box · {check['n_steps']} "
-            f"denoising steps · " + (f"about {sup.fmt_duration(est)} on {where}"
+            f"denoising steps · " + (f"about {_support.fmt_duration(est)} on {where}"
                                     if est is not None else f"no measured cost for {where}"))
     st.info(text, icon=":material/timer:")
     if est is not None and est > LONG_JOB_S:
-        st.warning(f"This job takes about {sup.fmt_duration(est)}; fewer atoms or a shorter schedule ('draft', "
+        st.warning(f"This job takes about {_support.fmt_duration(est)}; fewer atoms or a shorter schedule ('draft', "
                    f"'quick') give a first look sooner.", icon=":material/hourglass_top:")
     if check["md_refusal"]:
         st.caption(f":material/info: MD refinement and elastic moduli will not be possible for this glass: "
@@ -156,9 +158,9 @@ def show_cost(check: dict, device: str) -> None:
         st.warning(w, icon=":material/warning:")
 
 
-def submit(params: dict, label: str) -> None:
+def submit(req: GenerationRequest, label: str) -> None:
     try:
-        jid = _ui.manager().submit("generate", params, label=label, owner=_ui.workspace())
+        jid = _ui.manager().submit("generate", _requests.job_params(req), label=label, owner=_ui.workspace())
     except AmorphError as exc:
         _ui.show_error(exc)
         return

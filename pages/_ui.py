@@ -7,10 +7,11 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from amorph_core import app_support as sup
+from amorph_core.analysis.defects import defect_classes, defects_in, slab, slab_mask
 from amorph_core.errors import AmorphError
 from amorph_core.jobs import FINAL, get_manager
-from pages import _plots
+from amorph_core.structures.io import MAX_UPLOAD_MB, plain_info, read_upload
+from pages import _plots, _support, _viewer
 
 POLL_S = 1.0
 STRUCTURE_PAGE = "pages/structure.py"
@@ -47,7 +48,7 @@ def references(system: str, rate=None):
 
 
 def show_error(exc: Exception) -> None:
-    st.error(sup.user_message(exc), icon=":material/error:")
+    st.error(_support.user_message(exc), icon=":material/error:")
 
 
 # --------------------------------------------------------------------------- jobs
@@ -57,8 +58,8 @@ def workspace() -> str:
     It lives in the page address (?ws=...), so a reload or a bookmark comes back to the same jobs; a visit
     without one starts a new workspace."""
     ws = st.query_params.get("ws") or st.session_state.get("workspace")
-    if not sup.valid_workspace(ws):
-        ws = sup.new_workspace()
+    if not _support.valid_workspace(ws):
+        ws = _support.new_workspace()
     st.session_state["workspace"] = ws
     if st.query_params.get("ws") != ws:
         st.query_params["ws"] = ws
@@ -80,7 +81,7 @@ def entropy_figure(job: dict) -> go.Figure:
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=f"seed {s.get('seed')}"))
     fig.update_layout(xaxis_title="denoising step", yaxis_title="information entropy H (nats/atom)",
                       height=320, margin=dict(l=10, r=10, t=30, b=10),
-                      title=sup.entropy_chart_title(job.get("params") or {}))
+                      title=_support.entropy_chart_title(job.get("params") or {}))
     n = (job.get("params") or {}).get("n_atoms")
     if n:
         import math
@@ -95,9 +96,9 @@ def _job_card(job: dict, key: str) -> None:
     m = manager()
     state = job["state"]
     st.markdown(f"**{job['label']}** · `{job['id']}` · {state}")
-    if job["kind"] == "generate" and sup.describe_params(job["params"]) != job["label"]:
-        st.caption(sup.describe_params(job["params"]))
-    level, text = sup.job_status(job)
+    if job["kind"] == "generate" and _support.describe_params(job["params"]) != job["label"]:
+        st.caption(_support.describe_params(job["params"]))
+    level, text = _support.job_status(job)
     if level == "progress":
         frac = float(job.get("fraction") or 0.0)
         st.progress(min(max(frac, 0.0), 1.0), text=text)
@@ -194,7 +195,7 @@ def result_rows(kind: str | None = "generate") -> list:
 
 
 def result_label(row: dict) -> str:
-    return f"{sup.describe_params(dict(row['params'], seeds=[row['seed']] if row['seed'] is not None else []))}" \
+    return f"{_support.describe_params(dict(row['params'], seeds=[row['seed']] if row['seed'] is not None else []))}" \
            f" · job {row['job_id']}"
 
 
@@ -249,12 +250,12 @@ def pick_structure(key: str, allow_upload: bool = True, allow_reference: bool = 
                          format_func=lambda k: f"sample {glasses[k].info.get('sample', k)} "
                                                f"({glasses[k].info.get('split', '')})")
         return glasses[i]
-    up = st.file_uploader(f"Structure file (extxyz, CIF, POSCAR, LAMMPS data, ...; ≤ {sup.MAX_UPLOAD_MB} MB)",
+    up = st.file_uploader(f"Structure file (extxyz, CIF, POSCAR, LAMMPS data, ...; ≤ {MAX_UPLOAD_MB} MB)",
                           key=f"{key}-upload")
     if up is None:
         return None
     try:
-        return sup.read_upload(up.name, up.getvalue())
+        return read_upload(up.name, up.getvalue())
     except AmorphError as exc:
         show_error(exc)
         return None
@@ -266,7 +267,7 @@ def structure_viewer(atoms, key: str, system: str | None = None, height: int = 5
 
     n = len(atoms)
     c1, c2, c3 = st.columns(3)
-    style = c1.selectbox("Style", ["auto"] + list(sup.STYLES), key=f"{key}-style",
+    style = c1.selectbox("Style", ["auto"] + list(_viewer.STYLES), key=f"{key}-style",
                          help="auto: balls+sticks up to 5k atoms, sticks up to 20k, lines above")
     color_by = c2.selectbox("Colour by", ["element", "coordination defect"], key=f"{key}-color")
     use_slab = c3.toggle("Slab view", key=f"{key}-slab", help="show a slice: useful for pores and big boxes")
@@ -277,15 +278,15 @@ def structure_viewer(atoms, key: str, system: str | None = None, height: int = 5
         pos = s2.slider("Position (fraction of box)", 0.0, 1.0, 0.5, 0.01, key=f"{key}-pos")
         thick = s3.slider("Thickness (Å)", 1.0, float(max(2.0, atoms.cell.lengths().max())), 6.0, 0.5,
                           key=f"{key}-thick")
-        mask = sup.slab_mask(atoms, axis, pos, thick)
-        shown = sup.slab(atoms, axis, pos, thick)
+        mask = slab_mask(atoms, axis, pos, thick)
+        shown = slab(atoms, axis, pos, thick)
     defects = None
     if color_by == "coordination defect":
         try:
             sysname = system or guess_system(atoms.get_chemical_symbols()).name
-            defects = sup.defect_classes(atoms, sysname)  # bonds of the whole glass, also across the slab's faces
+            defects = defect_classes(atoms, sysname)  # bonds of the whole glass, also across the slab's faces
             if mask is not None:
-                defects = sup.defects_in(defects, mask)
+                defects = defects_in(defects, mask)
             where = "in the slab" if mask is not None else "in the glass"
             if defects:
                 st.caption(f"Coordination defects {where}, shown as spheres: " + ", ".join(
@@ -298,12 +299,12 @@ def structure_viewer(atoms, key: str, system: str | None = None, height: int = 5
     if len(shown) == 0:
         st.warning("The slab contains no atoms: move or thicken it.")
         return
-    html = sup.viewer_html(shown, style=style, color_by="defect" if defects is not None else "element",
+    html = _viewer.viewer_html(shown, style=style, color_by="defect" if defects is not None else "element",
                            defects=defects, height=height)
     st.iframe(html, height=height + 20)
     st.markdown("Colours: " + " ".join(
         f'<span style="color:{c}">●</span> {name}' for name, c in
-        sup.color_legend("defect" if defects is not None else "element", shown.get_chemical_symbols(), defects)),
+        _viewer.color_legend("defect" if defects is not None else "element", shown.get_chemical_symbols(), defects)),
         unsafe_allow_html=True)
     st.caption(f"{len(shown)} of {n} atoms shown · cell {' × '.join(f'{x:.2f}' for x in atoms.cell.lengths())} Å"
                " · drag to rotate, scroll to zoom")
@@ -315,7 +316,7 @@ def download_buttons(atoms, stem: str, key: str) -> None:
     from amorph_core.structures.io import EXPORT_FORMATS
 
     atoms = atoms.copy()
-    atoms.info.update(sup.plain_info(atoms))  # numpy scalars (e.g. the seed read back from extxyz) -> Python
+    atoms.info.update(plain_info(atoms))  # numpy scalars (e.g. the seed read back from extxyz) -> Python
     cols = st.columns(len(EXPORT_FORMATS))
     for col, (fmt, (_, suffix)) in zip(cols, EXPORT_FORMATS.items()):
         try:

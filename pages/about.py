@@ -1,7 +1,7 @@
 """About: what the model is, its data, licence, limits and how to cite."""
 import streamlit as st
 
-from amorph_core import app_support as sup
+from pages import _support
 
 st.title(":material/menu_book: About Amorph")
 st.markdown("""
@@ -58,7 +58,7 @@ try:
                      "train / validation glasses": f"{len(meta.get('train_structures', []))} / "
                                                    f"{len(meta.get('val_structures', []))}"})
 except Exception as exc:  # a broken checkpoint must not break the About page
-    st.warning(f"could not read the shipped models: {sup.user_message(exc)}", icon=":material/warning:")
+    st.warning(f"could not read the shipped models: {_support.user_message(exc)}", icon=":material/warning:")
 if rows:
     st.dataframe(rows, hide_index=True, width="stretch")
 else:

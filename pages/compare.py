@@ -3,11 +3,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from amorph_core import app_support as sup
 from amorph_core.errors import AmorphError
 from amorph_core.structures import reference_rates
+from amorph_core.structures.io import MAX_UPLOAD_MB, read_upload
 from amorph_core.systems import SYSTEMS
-from pages import _plots, _ui
+from pages import _plots, _support, _ui
 
 st.title(":material/compare: Compare with MD")
 st.caption("Partial PDFs, bond angles, rings, coordination, QUESTS entropy and overlaps of a generated set "
@@ -20,7 +20,7 @@ def _md_refusal_cached(path: str, mtime: float, engine: str) -> str | None:
     try:
         check_refinable(_ui.load(path), engine)
     except AmorphError as exc:
-        return f"MD is not possible for this structure: {sup.user_message(exc)}"
+        return f"MD is not possible for this structure: {_support.user_message(exc)}"
     return None
 
 
@@ -42,10 +42,10 @@ if src == "generated structures":
         paths = st.multiselect("Generated structures", list(labels), default=latest, format_func=labels.get,
                                key="cmp-paths")
 else:
-    up = st.file_uploader(f"Structure file (≤ {sup.MAX_UPLOAD_MB} MB; any format ase reads)", key="cmp-upload")
+    up = st.file_uploader(f"Structure file (≤ {MAX_UPLOAD_MB} MB; any format ase reads)", key="cmp-upload")
     if up is not None:
         try:
-            atoms = sup.read_upload(up.name, up.getvalue())
+            atoms = read_upload(up.name, up.getvalue())
             paths = [_ui.save_upload_for_job(atoms)]
             st.caption(f"{up.name}: {len(atoms)} atoms")
         except AmorphError as exc:
@@ -80,11 +80,11 @@ if res is not None:
     st.subheader(f"{res['n_generated']} structure(s) vs {res['n_reference']} MD glasses"
                  + (f" at {res['reference_rates_k_ps'][0]:g} K/ps" if res.get("reference_rates_k_ps") else ""))
     try:
-        sizes = sup.size_mismatch([len(_ui.load(p)) for p in res.get("paths", [])],
+        sizes = _support.size_mismatch([len(_ui.load(p)) for p in res.get("paths", [])],
                                   [len(a) for a in _ui.references(job["params"]["system"],
                                                                   job["params"].get("reference_rate_k_ps"))])
     except (AmorphError, OSError) as exc:
-        sizes = f"the compared sizes could not be checked ({sup.user_message(exc)})"
+        sizes = f"the compared sizes could not be checked ({_support.user_message(exc)})"
     if sizes:
         st.warning(sizes, icon=":material/straighten:")
     st.dataframe(_plots.comparison_table(res["aggregate_generated"], res["aggregate_reference"]),
@@ -161,7 +161,7 @@ else:
         try:
             refined = _ui.load(rjob["results"][0]["path"])
             refined.info.update(job=rjob["id"], refined=True)
-            _ui.download_buttons(refined, sup.export_stem(refined), key="md-refined")
+            _ui.download_buttons(refined, _support.export_stem(refined), key="md-refined")
         except AmorphError as exc:
             _ui.show_error(exc)
     mjob, mres = _ui.job_result("md-mod-job", "moduli", "compare")

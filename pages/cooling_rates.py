@@ -5,12 +5,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from amorph_core import app_support as sup
+from amorph_core.analysis.defects import slab
+from amorph_core.costs import read_cost_table, read_generation_cost
 from amorph_core.errors import AmorphError
+from amorph_core.generate import GenerationRequest
 from amorph_core.structures import reference_manifest
+from amorph_core.structures.examples import example_rows
+from amorph_core.structures.io import plain_info
 from amorph_core.structures.references import REFERENCE_DIR
 from amorph_core.systems import get_system
-from pages import _forms, _plots, _ui
+from pages import _forms, _plots, _requests, _support, _ui, _viewer
 
 SYS = get_system("sio2")
 st.title(":material/thermostat: Cooling rates")
@@ -20,7 +24,7 @@ st.caption("Glasses quenched faster are less relaxed: lower density, more disord
 
 # ----------------------------------------------------------------- generate a series
 with st.expander("Generate a series across cooling rates", expanded=False):
-    opts = sup.log_rate_options(*SYS.rate_range_k_ps)
+    opts = _support.log_rate_options(*SYS.rate_range_k_ps)
     rates = st.multiselect("Cooling rates (K/ps)", opts, default=[0.1, 1.0, 10.0, 100.0], key="cr-rates")
     c = st.columns(3)
     n_atoms = int(c[0].number_input("Atoms per glass", 24, 30000, 192, 3, key="cr-natoms"))
@@ -31,9 +35,9 @@ with st.expander("Generate a series across cooling rates", expanded=False):
     if st.button("Generate series", type="primary", icon=":material/play_arrow:", disabled=not rates, key="cr-run"):
         for r in sorted(rates):
             try:
-                p = sup.generation_params("sio2", r, n_atoms=n_atoms, n_samples=n_samples, schedule=schedule,
-                                          model=model)
-                _forms.submit(p, "series: " + sup.describe_params(p))
+                req = GenerationRequest(system="sio2", cooling_rate_k_ps=r, n_atoms=n_atoms,
+                                        seeds=_requests.sample_seeds(0, n_samples), schedule=schedule, model=model)
+                _forms.submit(req, "series: " + _support.describe_params(req.to_dict()))
             except AmorphError as exc:
                 _ui.show_error(exc)
 _ui.job_panel("generate", key="cr", match=lambda j: j["label"].startswith("series: "))
@@ -41,7 +45,7 @@ _ui.job_panel("generate", key="cr", match=lambda j: j["label"].startswith("serie
 rows = [r for r in _ui.result_rows() if r["params"].get("system") == "sio2" and not r["params"].get("pore_radius_a")
         and r["params"].get("cooling_rate_k_ps")]
 try:
-    examples = sup.example_rows("sio2")
+    examples = example_rows("sio2")
 except AmorphError as exc:
     examples = []
     _ui.show_error(exc)
@@ -61,19 +65,19 @@ if not by_rate:
     st.info("No generated a-SiO₂ glasses yet: generate a series above"
             + (" or include the shipped example series." if examples else "."), icon=":material/info:")
 else:
-    shown = sup.rates_to_show(sorted(by_rate), SYS.trained_rate_range_k_ps)  # at most four, trained ones first
+    shown = _support.rates_to_show(sorted(by_rate), SYS.trained_rate_range_k_ps)  # at most four, trained ones first
     tlo, thi = SYS.trained_rate_range_k_ps
-    slab = st.toggle("Show 6 Å slabs (clearer for big boxes)", value=False, key="cr-slab")
+    show_slab = st.toggle("Show 6 Å slabs (clearer for big boxes)", value=False, key="cr-slab")
     cols = st.columns(len(shown))
     for col, rate in zip(cols, shown):
         atoms = _ui.load(by_rate[rate]["path"])
-        view = sup.slab(atoms, "z", 0.5, 6.0) if slab else atoms
+        view = slab(atoms, "z", 0.5, 6.0) if show_slab else atoms
         with col:
             st.markdown(f"**{rate:g} K/ps** · {len(atoms)} atoms" + (" · example" if by_rate[rate].get("example_set")
                                                                          else ""))
             if not tlo <= rate <= thi:
                 st.caption(f":material/warning: outside the trained range {tlo:g}–{thi:g} K/ps: extrapolation")
-            st.iframe(sup.viewer_html(view, width=320, height=300), height=320)
+            st.iframe(_viewer.viewer_html(view, width=320, height=300), height=320)
 
 # ----------------------------------------------------------------- trends
 st.subheader("Trends with the cooling rate")
@@ -92,8 +96,8 @@ if res is not None:
                              ("O_not_2fold_pct", "O not 2-fold", "%")):
         series, csv = {}, []
         for label, group in (("generated", res["generated"]), ("MD reference", res["reference"])):
-            for n_atoms, sized in sup.by_size(group).items():  # never pool sizes: entropy grows like ln N
-                x, y, e, n = sup.trend_by_rate(sized, key)
+            for n_atoms, sized in _support.by_size(group).items():  # never pool sizes: entropy grows like ln N
+                x, y, e, n = _support.trend_by_rate(sized, key)
                 if x:
                     series[f"{label}, {n_atoms:,} atoms"] = (x, y, e)
                     csv += [{"set": label, "atoms": n_atoms, "rate_k_ps": xi, key: yi, "sd": ei, "n": ni}
@@ -146,14 +150,14 @@ if mres is not None and mres["results"]:
 # ----------------------------------------------------------------- cost
 st.subheader("Cost: melt-quench MD vs generation (paper Fig. 3d)")
 try:
-    table = sup.read_cost_table()
+    table = read_cost_table()
 except AmorphError as exc:
     table = None
     _ui.show_error(exc)
 gen_rows = []
 for r in rows:
     try:
-        info = sup.plain_info(_ui.load(r["path"]))
+        info = plain_info(_ui.load(r["path"]))
     except AmorphError:
         continue
     if info.get("generation_time_s") is not None:
@@ -170,7 +174,7 @@ else:
         st.dataframe(pd.DataFrame(entries), hide_index=True, width="stretch")
     else:
         st.json(table)
-gen_cost = sup.read_generation_cost()
+gen_cost = read_generation_cost()
 if table is not None and gen_cost is not None:
     _ui.chart(_plots.cost_figure(table.get("rows", []), gen_cost.get("rows", [])), key="cr-cost")
     st.caption(str(gen_cost.get("description", "")) + " MD: projected from measured time per step "

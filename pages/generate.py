@@ -9,12 +9,12 @@ st.caption("A diffusion model denoises random atoms into a glass conditioned on 
            "(Yang & Schwalbe-Koda 2025). Jobs run in the background: switching pages does not stop them.")
 
 try:
-    params, label = _forms.form()
+    req, label = _forms.form()
 except AmorphError as exc:
     _ui.show_error(exc)
-    params = None
-if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=params is None, key="gen-run"):
-    _forms.submit(params, label)
+    req = None
+if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=req is None, key="gen-run"):
+    _forms.submit(req, label)
 
 st.subheader("Jobs")
 _ui.job_panel("generate", key="gen")

@@ -4,11 +4,10 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from amorph_core import app_support as sup
 from amorph_core.analysis import mean_pdf
 from amorph_core.errors import AmorphError
 from amorph_core.structures import reference_manifest
-from pages import _forms, _plots, _ui
+from pages import _forms, _plots, _support, _ui
 
 st.title(":material/hexagon: Metallic glass: Cu₅₀Zr₅₀")
 st.caption("An unconditional model trained on melt-quenched Cu₅₀Zr₅₀ (Mendelev EAM); structure judged by partial "
@@ -30,12 +29,12 @@ if "cuzr" not in shipped:
 
 with st.expander("New Cu₅₀Zr₅₀ glass", expanded=True):
     try:
-        params, label = _forms.form(prefix="mg", system_fixed="cuzr")
+        req, label = _forms.form(prefix="mg", system_fixed="cuzr")
     except AmorphError as exc:
         _ui.show_error(exc)
-        params = None
-    if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=params is None, key="mg-run"):
-        _forms.submit(params, label)
+        req = None
+    if st.button("Generate", type="primary", icon=":material/play_arrow:", disabled=req is None, key="mg-run"):
+        _forms.submit(req, label)
 _ui.job_panel("generate", key="mg", match=lambda j: j["params"].get("system") == "cuzr")
 
 rows = [r for r in _ui.result_rows() if r["params"].get("system") == "cuzr"]
@@ -66,7 +65,7 @@ if res is not None and res["generated"]:
     if ref:
         sets["MD"] = mean_pdf([r["pdf"] for r in ref])
     _ui.chart(_plots.pdf_figure(sets), key="mg-pdf")
-    hist = {"generated": sup.volume_histograms(gen), "MD": sup.volume_histograms(ref) if ref else {}}
+    hist = {"generated": _support.volume_histograms(gen), "MD": _support.volume_histograms(ref) if ref else {}}
     if not any(hist.values()):
         st.stop()
     fig = go.Figure()
@@ -77,7 +76,7 @@ if res is not None and res["generated"]:
     fig.update_layout(title="Voronoi atomic volumes", xaxis_title="atomic volume (Å³)",
                       yaxis_title="probability density (1/Å³)", **_plots.LAYOUT)
     _ui.chart(fig, key="mg-vol")
-    fr = {"generated": sup.voronoi_fractions(gen), "MD": sup.voronoi_fractions(ref) if ref else {}}
+    fr = {"generated": _support.voronoi_fractions(gen), "MD": _support.voronoi_fractions(ref) if ref else {}}
     keys = list(dict.fromkeys(list(fr["generated"]) + list(fr["MD"])))[:10]
     bars = go.Figure([go.Bar(x=keys, y=[fr[s].get(k, 0.0) for k in keys], name=s) for s in fr if fr[s]])
     bars.update_layout(title="Voronoi index fractions <n3,n4,n5,n6>", xaxis_title="Voronoi index",

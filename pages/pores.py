@@ -2,9 +2,9 @@
 import plotly.graph_objects as go
 import streamlit as st
 
-from amorph_core import app_support as sup
+from amorph_core.analysis.pores import pore_closed
 from amorph_core.errors import AmorphError
-from pages import _forms, _plots, _ui
+from pages import _forms, _plots, _support, _ui
 
 NBO_BAND = (2.0, 4.0)  # NBO/nm² measured at silica surfaces (paper 3.4)
 
@@ -15,16 +15,16 @@ st.caption("Cylindrical pores along z are cut out of the starting configuration 
 
 with st.expander("New porous glass", expanded=True):
     try:
-        params, label = _forms.form(prefix="pore", system_fixed="sio2", pores_default=True)
+        req, label = _forms.form(prefix="pore", system_fixed="sio2", pores_default=True)
     except AmorphError as exc:
         _ui.show_error(exc)
-        params = None
-    if st.button("Generate porous glass", type="primary", icon=":material/play_arrow:", disabled=params is None,
+        req = None
+    if st.button("Generate porous glass", type="primary", icon=":material/play_arrow:", disabled=req is None,
                  key="pore-run"):
-        if not params.get("pore_radius_a"):
+        if not req.pore_radius_a:
             st.warning("Switch on the pore first.", icon=":material/warning:")
         else:
-            _forms.submit(params, "pores: " + label)
+            _forms.submit(req, "pores: " + label)
 _ui.job_panel("generate", key="pore", match=lambda j: bool(j["params"].get("pore_radius_a")))
 
 rows = [r for r in _ui.result_rows() if r["params"].get("pore_radius_a")]
@@ -49,14 +49,14 @@ if res is not None:
     if not gen:
         st.warning("The analysed structures have no pore information.", icon=":material/warning:")
     else:
-        closed = {id(r): sup.pore_closed(r["pores"]) for r in gen}
+        closed = {id(r): pore_closed(r["pores"]) for r in gen}
         for r in gen:
             if closed[id(r)]:
                 st.warning(f"seed {r['info'].get('seed', '?')}: {closed[id(r)]}", icon=":material/warning:")
         vals = [r["pores"]["nbo_per_nm2"] for r in gen if not closed[id(r)]]
         c = st.columns(3)
-        c[0].metric("NBO per nm² of pore surface", sup.fmt_pm(vals, "", 3) if vals else "– (pore closed)")
-        c[1].metric("effective pore radius", sup.fmt_pm([r["pores"]["r_eff_a"] for r in gen], "Å", 3))
+        c[0].metric("NBO per nm² of pore surface", _support.fmt_pm(vals, "", 3) if vals else "– (pore closed)")
+        c[1].metric("effective pore radius", _support.fmt_pm([r["pores"]["r_eff_a"] for r in gen], "Å", 3))
         c[2].metric("experiment", f"{NBO_BAND[0]:g}–{NBO_BAND[1]:g} NBO/nm²")
         fig = go.Figure()
         for r in gen:

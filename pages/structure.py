@@ -1,14 +1,14 @@
 """Structure: 3D view with the periodic cell, defect colouring, slab view, downloads."""
 import streamlit as st
 
-from amorph_core import app_support as sup
 from amorph_core.structures import density_g_cm3
-from pages import _ui
+from amorph_core.structures.io import plain_info
+from pages import _support, _ui
 
 st.title(":material/biotech: Structure")
 atoms = _ui.pick_structure("view")
 if atoms is not None:
-    info = sup.plain_info(atoms)
+    info = plain_info(atoms)
     c = st.columns(4)
     c[0].metric("Atoms", f"{len(atoms)}")
     c[1].metric("Density", f"{density_g_cm3(atoms):.3f} g/cm³")
@@ -16,6 +16,6 @@ if atoms is not None:
     c[3].metric("Seed", f"{info['seed']}" if "seed" in info else "–")
     _ui.structure_viewer(atoms, key="view")
     st.subheader("Download")
-    _ui.download_buttons(atoms, sup.export_stem(atoms), key="view")
+    _ui.download_buttons(atoms, _support.export_stem(atoms), key="view")
     with st.expander("Parameters stored with the structure"):
         st.json(info)

@@ -170,8 +170,8 @@ def test_generate_then_view_and_download(jobs_dir, model_dir):
     assert len(at.get("iframe")) == 1
     assert len(at.get("download_button")) == 4
     # the parameters travel with every format (LAMMPS data / POSCAR first line, CIF comment)
-    from amorph_core.app_support import plain_info
     from amorph_core.structures import read_structure, structure_to_bytes
+    from amorph_core.structures.io import plain_info
 
     path = at.session_state["view_path"] if "view_path" in at.session_state else None
     atoms = read_structure(path or wait_job(jobs_dir)[0]["results"][0]["path"])
@@ -346,18 +346,22 @@ def test_cooling_rates_offers_the_shipped_examples(jobs_dir):
     """The page offers the shipped example series, made by the shipped default model (same weights hash): shown
     side by side (spread over the rates) when one has no glasses of one's own, and analysed with one's own on
     request; switched off, no example is shown."""
-    from amorph_core import app_support as sup
     from amorph_core.generate import file_sha16
     from amorph_core.jobs import get_manager
-    from amorph_core.model.checkpoint import DEFAULT_MODELS, list_models, resolve_model_dir
+    from amorph_core.model.checkpoint import (
+        DEFAULT_MODELS,
+        list_models,
+        resolve_model_dir,
+    )
+    from amorph_core.structures.examples import example_rows
 
-    examples = sup.example_rows("sio2")
+    examples = example_rows("sio2")
     if not examples or DEFAULT_MODELS["sio2"] not in list_models():
         pytest.skip("no shipped examples or default model")
     assert {r["params"]["model_sha256_16"] for r in examples} == {file_sha16(resolve_model_dir(DEFAULT_MODELS["sio2"])
                                                                             / "model.pt")}
     assert sorted({r["params"]["cooling_rate_k_ps"] for r in examples}) == [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
-    assert sup.example_rows("cuzr") == []
+    assert example_rows("cuzr") == []
     at = app(jobs_dir, "cooling_rates")
     no_errors(at)
     at.toggle(key="cr-examples").set_value(True).run()
@@ -445,34 +449,36 @@ def test_cooling_rates_cost_figure_uses_measured_tables(jobs_dir):
 def test_job_status_is_one_true_state():
     """A card's state comes from the job's state alone: no 'done' while queued or running, no negative or
     made-up durations, a failure shows only its error."""
-    from amorph_core import app_support as sup
+    from pages import _support
 
     base = {"kind": "analyze", "results": [], "created": 100.0}
     running = dict(base, state="running", started=200.0, finished=None, fraction=0.5, eta_s=30)
-    level, text = sup.job_status(running)
+    level, text = _support.job_status(running)
     assert level == "progress" and "done" not in text and "50%" in text
-    assert sup.job_status(dict(base, state="queued", started=None, finished=None, queue_position=2)) == (
+    assert _support.job_status(dict(base, state="queued", started=None, finished=None, queue_position=2)) == (
         "progress", "queued (position 2 in the queue)")
-    assert sup.job_duration_s(running) is None
-    assert sup.job_status(dict(base, state="done", started=200.0, finished=212.0)) == (
+    assert _support.job_duration_s(running) is None
+    assert _support.job_status(dict(base, state="done", started=200.0, finished=212.0)) == (
         "success", "done in 12 s: 0 result file(s)")
-    assert sup.job_duration_s(dict(base, started=212.0, finished=200.0)) is None  # clock went back: no number
-    level, text = sup.job_status(dict(base, state="failed", started=200.0, finished=202.0, error="box too small"))
+    assert _support.job_duration_s(dict(base, started=212.0, finished=200.0)) is None  # clock went back: no number
+    level, text = _support.job_status(dict(base, state="failed", started=200.0, finished=202.0, error="box too small"))
     assert level == "error" and text == "failed: box too small"
     gen = dict(base, kind="generate", results=[{"path": "a"}], state="interrupted", started=1.0, finished=2.0)
-    assert sup.job_status(gen) == ("warning", "interrupted: kept 1 structure(s)")
+    assert _support.job_status(gen) == ("warning", "interrupted: kept 1 structure(s)")
 
 
 def test_failed_job_card_shows_only_its_error_and_can_be_dismissed(jobs_dir, model_dir):
     """A generation the model refuses (3 atoms, submitted around the form) fails: its card shows the error,
     no 'done', no Resume (it would fail the same way), and Dismiss removes the card; the job belongs to its
     workspace: a reload with the same address shows it, another workspace does not."""
-    from amorph_core import app_support as sup
     from amorph_core.jobs import get_manager
+    from pages import _requests, _support
 
     m = get_manager(jobs_dir)
-    params = sup.generation_params("sio2", 1.0, n_atoms=3, schedule="draft", device="cpu", model=model_dir)
-    jid = m.submit("generate", params, label="three atoms", owner=WS)
+    from amorph_core.generate import GenerationRequest
+
+    req = GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=3, schedule="draft", device="cpu", model=model_dir)
+    jid = m.submit("generate", _requests.job_params(req), label="three atoms", owner=WS)
     assert m.wait(jid, timeout=120)["state"] == "failed" and not m.can_resume(jid)
     at = app(jobs_dir)  # a fresh session with the workspace's address: a reload
     no_errors(at)
@@ -484,7 +490,7 @@ def test_failed_job_card_shows_only_its_error_and_can_be_dismissed(jobs_dir, mod
     assert not any("too small" in e.value for e in other.error)  # private to its workspace
     assert "another-visitor-0002" in str(other.query_params["ws"])
     fresh = app(jobs_dir, ws=None)  # no address: a new workspace is made and put in the address
-    assert sup.valid_workspace(fresh.session_state["workspace"])
+    assert _support.valid_workspace(fresh.session_state["workspace"])
     [dismiss] = [b for b in at.button if b.key == f"dismiss-gen-{jid}"]
     dismiss.click().run()
     no_errors(at)
@@ -517,17 +523,20 @@ def test_form_offers_cuda_only_with_a_gpu(jobs_dir):
 
     at = app(jobs_dir)
     assert ("cuda" in at.selectbox(key="gen-device").options) == torch.cuda.is_available()
-    from amorph_core import app_support as sup
     from amorph_core.errors import AmorphError
+    from amorph_core.generate import GenerationRequest
+    from pages import _requests
 
     with pytest.raises(AmorphError, match="no CUDA GPU: choose the device 'auto' or 'cpu'"):
-        sup.check_generation(sup.generation_params("sio2", 1.0, n_atoms=192, device="cuda"), cuda_available=False)
+        _requests.check_generation(GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=192, device="cuda"),
+                                   cuda_available=False)
 
 
 def test_form_shows_box_steps_and_a_measured_time_estimate(jobs_dir):
     """Before Generate: the box, the step count and a time from the measured per-atom-step cost, which is
     within a factor of 2 of every run the cost table was measured from."""
-    from amorph_core import app_support as sup
+    from amorph_core.costs import estimate_generation_s, read_generation_estimate
+    from pages import _support
 
     at = app(jobs_dir)
     at.selectbox(key="gen-device").set_value("cpu").run()
@@ -537,19 +546,19 @@ def test_form_shows_box_steps_and_a_measured_time_estimate(jobs_dir):
     # the default glass is too small for the BJP potential's MD: said before it is made
     assert any("MD refinement and elastic moduli will not be possible" in c.value and "too small" in c.value
                for c in at.caption)
-    table = sup.read_generation_estimate()
+    table = read_generation_estimate()
     assert table is not None, "assets/generation_estimate.json is missing (benchmarks/bench_generation_estimate.py)"
-    est = sup.estimate_generation_s(192, 100, 1, "cpu", table)
-    assert f"about {sup.fmt_duration(est)}" in cost
+    est = estimate_generation_s(192, 100, 1, "cpu", table)
+    assert f"about {_support.fmt_duration(est)}" in cost
     runs = table["runs"]
     assert len({r["n_atoms"] for r in runs}) >= 3
     for r in runs:
-        ratio = sup.estimate_generation_s(r["n_atoms"], r["n_steps"], 1, "cpu", table) / r["seconds"]
+        ratio = estimate_generation_s(r["n_atoms"], r["n_steps"], 1, "cpu", table) / r["seconds"]
         assert 0.5 <= ratio <= 2.0, r
-    assert sup.estimate_generation_s(192, 100, 1, "cuda", {"devices": {}}) is None
+    assert estimate_generation_s(192, 100, 1, "cuda", {"devices": {}}) is None
     at.number_input(key="gen-natoms").set_value(3000)
     at.selectbox(key="gen-schedule").set_value("paper").run()
-    assert sup.estimate_generation_s(3000, 3000, 1, "cpu", table) > 600
+    assert estimate_generation_s(3000, 3000, 1, "cpu", table) > 600
     assert any("This job takes about" in w.value for w in at.warning)
 
 
@@ -566,16 +575,17 @@ def test_lammps_download_runs_100_md_steps_with_bjp_and_reads_back(tmp_path):
     import numpy as np
     from ase.io import read
 
-    from amorph_core import app_support as sup
     from amorph_core.md.engine_lammps import _lammps, _pair_commands, lammps_available
     from amorph_core.md.potentials import get_potential
     from amorph_core.structures import read_structure, structure_to_bytes
+    from amorph_core.structures.io import plain_info
+    from pages import _support
 
     if not lammps_available():
         pytest.skip("LAMMPS is not installed")
     atoms = read_structure(EXAMPLE_GLASS[0])
-    atoms.info.update(job="example", **sup.plain_info(atoms))
-    path = tmp_path / f"{sup.export_stem(atoms)}.data"
+    atoms.info.update(job="example", **plain_info(atoms))
+    path = tmp_path / f"{_support.export_stem(atoms)}.data"
     path.write_bytes(structure_to_bytes(atoms, "lammps-data"))
     back = read(path, format="lammps-data", atom_style="charge")
     assert back.get_chemical_symbols() == atoms.get_chemical_symbols()
@@ -598,7 +608,7 @@ def test_download_names_say_what_the_structure_is():
     """File names embed size, rate, schedule, seed and job: glasses that differ in any never collide."""
     from ase import Atoms
 
-    from amorph_core import app_support as sup
+    from pages import _support
 
     def glass(n, **info):
         a = Atoms("Si" * n, cell=[10, 10, 10], pbc=True)
@@ -607,29 +617,29 @@ def test_download_names_say_what_the_structure_is():
 
     variants = [glass(66), glass(192), glass(192, schedule="paper"), glass(192, cooling_rate_k_ps=10.0),
                 glass(192, seed=1), glass(192, job="j2"), glass(192, refined=True)]
-    names = [sup.export_stem(a) for a in variants]
+    names = [_support.export_stem(a) for a in variants]
     assert len(set(names)) == len(names), names
     assert names[1] == "sio2_192at_1Kps_draft_seed0_jobj1"
     up = Atoms("Si", cell=[5, 5, 5], pbc=True, info={"source": "my glass.xyz"})
-    assert sup.export_stem(up) == "my-glass_1at"
+    assert _support.export_stem(up) == "my-glass_1at"
 
 
 def test_sizes_are_never_mixed_silently():
     """Trends group by size, a size mismatch with the references is flagged, the live chart names its ceiling."""
     import math
 
-    from amorph_core import app_support as sup
+    from pages import _support
 
     res = [{"n_atoms": 66, "info": {"cooling_rate_k_ps": 1.0}, "summary": {"entropy_nats": 4.2}},
            {"n_atoms": 3000, "info": {"cooling_rate_k_ps": 1.0}, "summary": {"entropy_nats": 6.6}},
            {"n_atoms": 3000, "info": {"cooling_rate_k_ps": 1.0}, "summary": {"entropy_nats": 6.5}}]
-    groups = sup.by_size(res)
+    groups = _support.by_size(res)
     assert list(groups) == [66, 3000]
-    assert sup.trend_by_rate(groups[3000], "entropy_nats")[1] == [pytest.approx(6.55)]
-    warn = sup.size_mismatch([66], [3000] * 24)
+    assert _support.trend_by_rate(groups[3000], "entropy_nats")[1] == [pytest.approx(6.55)]
+    warn = _support.size_mismatch([66], [3000] * 24)
     assert "66 atoms" in warn and "3,000 atoms" in warn and f"{math.log(3000 / 66):.2f} nats" in warn
-    assert sup.size_mismatch([3000, 3000], [3000]) is None
-    title = sup.entropy_chart_title({"n_atoms": 192})
+    assert _support.size_mismatch([3000, 3000], [3000]) is None
+    title = _support.entropy_chart_title({"n_atoms": 192})
     assert "192 atoms" in title and f"ln N = {math.log(192):.2f}" in title
 
 
@@ -638,32 +648,34 @@ def test_slab_counts_the_glass_defects_not_the_cut_bonds():
     makes no defects (a perfect network stays perfect in any slab)."""
     import numpy as np
 
-    from amorph_core import app_support as sup
+    from amorph_core.analysis.defects import defect_classes, defects_in, slab, slab_mask
     from amorph_core.structures import read_structure
+    from amorph_core.systems import get_system
+    from pages import _viewer
 
     glass = read_structure(EXAMPLE_GLASS[0]) if EXAMPLE_GLASS else pytest.skip("no example glass")
-    whole = sup.defect_classes(glass, "sio2")
-    mask = sup.slab_mask(glass, "z", 0.5, 6.0)
-    in_slab = sup.defects_in(whole, mask)
+    whole = defect_classes(glass, "sio2")
+    mask = slab_mask(glass, "z", 0.5, 6.0)
+    in_slab = defects_in(whole, mask)
     expected = {k: int(np.sum(mask[v])) for k, v in whole.items() if np.sum(mask[v])}
     assert {k: len(v) for k, v in in_slab.items()} == expected
-    cut = sup.defect_classes(sup.slab(glass, "z", 0.5, 6.0), "sio2")  # what the view showed before
+    cut = defect_classes(slab(glass, "z", 0.5, 6.0), "sio2")  # what the view showed before
     assert sum(map(len, cut.values())) > sum(map(len, in_slab.values()))
     sub = glass[mask]
     for name, idx in in_slab.items():  # renumbered to the slab's atoms, same elements
         assert all(sub[i].symbol == name.rstrip("0123456789") for i in idx)
-    legend = sup.color_legend("defect", sub.get_chemical_symbols(), in_slab)
-    assert [c for _, c in legend][:len(in_slab)] == sup.DEFECT_COLORS[:len(in_slab)]
-    assert sup.color_legend("element", ["Si", "O"]) == [("O", sup.ELEMENT_COLORS["O"]),
-                                                        ("Si", sup.ELEMENT_COLORS["Si"])]
+    legend = _viewer.color_legend("defect", sub.get_chemical_symbols(), in_slab)
+    assert [c for _, c in legend][:len(in_slab)] == _viewer.DEFECT_COLORS[:len(in_slab)]
+    colours = get_system("sio2").colours  # the viewer's element colours are the system's
+    assert _viewer.color_legend("element", ["Si", "O"]) == [("O", colours["O"]), ("Si", colours["Si"])]
 
 
 def test_closed_pore_is_flagged_not_reported():
-    from amorph_core import app_support as sup
+    from amorph_core.analysis.pores import pore_closed
 
-    assert "closed" in sup.pore_closed({"r_eff_a": 0.25, "nbo_per_nm2": 36.4})
-    assert "closed" in sup.pore_closed({"r_eff_a": float("nan")})
-    assert sup.pore_closed({"r_eff_a": 3.8, "nbo_per_nm2": 3.1}) is None
+    assert "closed" in pore_closed({"r_eff_a": 0.25, "nbo_per_nm2": 36.4})
+    assert "closed" in pore_closed({"r_eff_a": float("nan")})
+    assert pore_closed({"r_eff_a": 3.8, "nbo_per_nm2": 3.1}) is None
 
 
 def test_plots_sane_axes_fixed_colours_integer_ticks():
@@ -689,25 +701,26 @@ def test_plots_sane_axes_fixed_colours_integer_ticks():
 
 
 def test_cooling_rates_teaching_view_prefers_the_trained_range():
-    from amorph_core import app_support as sup
+    from pages import _support
 
-    assert sup.rates_to_show([0.01, 0.1, 1.0, 10.0, 100.0, 1000.0], (0.1, 100.0)) == [0.1, 1.0, 10.0, 100.0]
-    assert sup.rates_to_show([0.01, 1.0, 1000.0], (0.1, 100.0)) == [0.01, 1.0, 1000.0]
-    assert sup.rates_to_show([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100], (0.1, 100.0)) == [0.1, 1, 10, 100]
+    assert _support.rates_to_show([0.01, 0.1, 1.0, 10.0, 100.0, 1000.0], (0.1, 100.0)) == [0.1, 1.0, 10.0, 100.0]
+    assert _support.rates_to_show([0.01, 1.0, 1000.0], (0.1, 100.0)) == [0.01, 1.0, 1000.0]
+    assert _support.rates_to_show([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100], (0.1, 100.0)) == [0.1, 1, 10, 100]
 
 
 def test_messages_name_the_users_file_not_internals(jobs_dir):
     """An upload that cannot be read is reported under its own name, without temp-file names or Python class
     names; other errors lose the class name too."""
-    from amorph_core import app_support as sup
     from amorph_core.errors import AmorphError
+    from amorph_core.structures.io import read_upload
+    from pages import _support
 
     with pytest.raises(AmorphError) as err:
-        sup.read_upload("glass.xyz", b"\xff\xfe\x00garbage\x80\x81")
+        read_upload("glass.xyz", b"\xff\xfe\x00garbage\x80\x81")
     msg = str(err.value)
     assert "glass.xyz" in msg and "amorph-upload-" not in msg and "Error:" not in msg, msg
-    assert sup.user_message(ValueError("bad thing")) == "unexpected problem: bad thing"
-    assert sup.user_message(AmorphError("x: UnicodeDecodeError: 'utf-8' codec")) == "x: 'utf-8' codec"
+    assert _support.user_message(ValueError("bad thing")) == "unexpected problem: bad thing"
+    assert _support.user_message(AmorphError("x: UnicodeDecodeError: 'utf-8' codec")) == "x: 'utf-8' codec"
 
 
 def test_icons_are_material_and_about_is_consistent(jobs_dir):

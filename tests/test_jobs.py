@@ -347,14 +347,18 @@ def test_isolated_job_after_module_reload(tmp_path):
     import sys
 
     m = JobManager(tmp_path / "jobs")
-    old = sys.modules.pop("amorph_core.jobs")  # as Streamlit does: forget the module and import it afresh
+    # as Streamlit does when their files change: forget the modules and import them afresh
+    old = {k: sys.modules.pop(k) for k in list(sys.modules)
+           if k == "amorph_core.jobs" or k.startswith("amorph_core.jobs.")}
+    assert set(old) >= {"amorph_core.jobs", "amorph_core.jobs.manager", "amorph_core.jobs.runners"}
     try:
-        fresh = importlib.import_module("amorph_core.jobs")
-        assert fresh is not old
+        fresh = importlib.import_module("amorph_core.jobs.manager")
+        assert fresh is not old["amorph_core.jobs.manager"]
         j = m.wait(m.submit("analyze", {"paths": _write_randoms(tmp_path, n=1), "system": "sio2", "rings": False,
                                     "entropy": False}), 120)
     finally:
-        sys.modules["amorph_core.jobs"] = old
+        sys.modules.update(old)
+        sys.modules["amorph_core"].jobs = old["amorph_core.jobs"]
     assert j["state"] == "done", j.get("error")
     m.shutdown()
 
@@ -379,10 +383,11 @@ def test_cancelled_generate_job_resumes_to_the_uninterrupted_glasses(tmp_path):
     resumed, it makes only what was missing, and both glasses equal an uninterrupted run's (CPU)."""
     import numpy as np
 
-    from amorph_core.generate import GenerationRequest, generate_structures
+    from amorph_core.generate import GenerationRequest, RunOptions, generate_structures
+    from amorph_core.jobs import generate_job_params
 
-    params = dict(system="sio2", cooling_rate_k_ps=1.0, n_atoms=192, seeds=[0, 1], schedule=40, device="cpu",
-                  entropy_every=5, checkpoint_every=10)
+    req = GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=192, seeds=(0, 1), schedule=40, device="cpu")
+    params = generate_job_params(req, RunOptions(entropy_every=5, checkpoint_every=10))
     m = JobManager(tmp_path / "jobs")
     try:
         jid = m.submit("generate", params)
@@ -406,9 +411,7 @@ def test_cancelled_generate_job_resumes_to_the_uninterrupted_glasses(tmp_path):
         got = {r["seed"]: read_structure(r["path"]) for r in snap["results"]}
         assert got[1].info["resumed_from_step"] >= 15 and "resumed_from_step" not in got[0].info
         assert np.array_equal(got[0].positions, first.positions)  # kept, not made again
-        ref = generate_structures(GenerationRequest(**{k: (tuple(v) if k == "seeds" else v) for k, v in params.items()
-                                                       if k not in ("entropy_every", "checkpoint_every")}),
-                                  tmp_path / "ref")
+        ref = generate_structures(req, tmp_path / "ref")
         for a, b in zip(ref, (got[0], got[1])):
             assert np.array_equal(read_structure(a).positions, b.positions)
         with pytest.raises(AmorphError, match="only a cancelled"):
@@ -423,3 +426,52 @@ def test_only_resumable_kinds_resume(mgr):
     assert not mgr.can_resume(jid)
     with pytest.raises(AmorphError, match="cannot be resumed"):
         mgr.resume(jid)
+
+
+def test_kinds_resolve_by_module_and_name_and_folders_record_only_the_kind(tmp_path):
+    """An isolated job's child imports its runner by module and function name: every default kind's name pair
+    resolves to that runner. A job folder records the kind's name, not where its runner lives, so folders
+    written before the runners moved (amorph_core.jobs -> amorph_core.jobs.runners) load and resume."""
+    import importlib
+
+    from amorph_core.jobs import DEFAULT_KINDS
+
+    for kind in DEFAULT_KINDS.values():
+        mod, name = kind.runner.__module__, kind.runner.__name__
+        assert getattr(importlib.import_module(mod), name) is kind.runner, (kind.name, mod, name)
+    old = {"id": "20240101-000000-abcdef", "kind": "generate", "lane": "gpu", "label": "old", "owner": None,
+           "params": {"system": "sio2", "seeds": [0]}, "state": "running", "created": 1.0, "started": 2.0,
+           "finished": None, "error": None, "results": [], "summary": None, "samples": {}, "fraction": 0.5,
+           "eta_s": None}
+    (tmp_path / "jobs" / old["id"]).mkdir(parents=True)
+    (tmp_path / "jobs" / old["id"] / STATUS_FILE).write_text(json.dumps(old))
+    m = JobManager(tmp_path / "jobs")
+    try:
+        assert m.get(old["id"])["state"] == INTERRUPTED and m.can_resume(old["id"])
+        m.register("glass", random_glass_runner)
+        jid = m.submit("glass", {"seeds": [0], "n_steps": 1})
+        assert m.wait(jid, 60)["state"] == DONE
+        saved = json.loads((tmp_path / "jobs" / jid / STATUS_FILE).read_text())
+        assert saved["kind"] == "glass" and not any("runner" in k or "module" in k for k in saved), saved
+    finally:
+        m.shutdown()
+
+
+def test_generate_job_stores_the_typed_request_and_run_options():
+    """A generate job's params are the GenerationRequest's fields plus its RunOptions under "run": read back they
+    are the same dataclasses; params stored with the run options beside the request's fields (older jobs) read
+    back the same; an unknown field is refused with the known ones named."""
+    from amorph_core.generate import GenerationRequest, RunOptions
+    from amorph_core.jobs import generate_job_params, generate_job_request
+
+    req = GenerationRequest(cooling_rate_k_ps=0.1, n_atoms=300, aspect=(1.0, 1.0, 2.0), seeds=(4, 5),
+                            schedule="draft", pore_radius_a=3.0)
+    run = RunOptions(entropy_every=10, checkpoint_every=20)
+    params = json.loads(json.dumps(generate_job_params(req, run)))  # as stored on disk
+    assert generate_job_request(params) == (req, run)
+    flat = {**req.to_dict(), "entropy_every": 10, "checkpoint_every": 20}
+    assert generate_job_request(flat) == (req, run)
+    with pytest.raises(AmorphError, match="unknown field.*n_steps"):
+        generate_job_request({**params, "n_steps": 5})
+    with pytest.raises(AmorphError, match="entropy_every must be a whole number"):
+        generate_job_request({**params, "run": {"entropy_every": -1}})

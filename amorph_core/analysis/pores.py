@@ -21,6 +21,8 @@ from amorph_core.analysis.neighbors import check_periodic, neighbor_pairs
 from amorph_core.errors import AmorphError
 
 BOND_CUTOFF_A = 2.0
+#: an effective pore radius (Å) below which the pore has closed: narrower than an oxygen atom, no surface left
+CLOSED_PORE_R_A = 1.5
 
 
 def pore_axes(atoms, centers=None) -> np.ndarray:
@@ -124,3 +126,14 @@ def nbo_at_pores(atoms, centers=None, dr_a: float = 0.5, plateau_fraction: float
         "o_overbonded_count": int(np.sum(is_o & (cn_o >= 3))),
         "profile": {"r_a": centers_r.tolist(), "density_per_a3": rho.tolist()},
     }
+
+
+def pore_closed(pores: dict) -> str | None:
+    """A warning when a pore analysis (nbo_at_pores' result) found the pore closed (r_eff below CLOSED_PORE_R_A),
+    None otherwise: an NBO surface density is then meaningless."""
+    r = pores.get("r_eff_a")
+    if r is not None and math.isfinite(r) and r >= CLOSED_PORE_R_A:
+        return None
+    shown = f"{r:.2f} Å" if r is not None and math.isfinite(r) else "none"
+    return (f"the pore closed during generation (effective radius {shown}, below {CLOSED_PORE_R_A:g} Å): there is "
+            f"no pore surface, so no NBO density is reported; try a larger pore radius or a lower wall density")

@@ -18,7 +18,8 @@ class GenerationRequest:
 
     Size: n_atoms (box from density and aspect) or box=(Lx, Ly, Lz). Density: from the cooling-rate
     regression unless given. Pores: pore_radius_a (+ wall_density_g_cm3, pore_lattice 'single'|'hexagonal').
-    seeds: one structure per seed. schedule: preset name (see SCHEDULES) or number of steps.
+    seeds: one structure per seed. schedule: preset name (see SCHEDULES) or number of steps; 'auto' (default):
+    the model's own (the paper's schedule for a noise-blind model, DEFAULT_EVALS evaluations for a solver).
     mode: how the model runs (Generator's modes: auto, eager, segment, graph, compile, compile-graph).
     rate_guidance: w >= 0; each step moves by d(rate) + w (d(rate) - d(1 K/ps)), d the model's displacement:
     w > 0 strengthens the cooling rate's effect (guidance, conditional models only; 0 = the paper's sampler).
@@ -38,7 +39,7 @@ class GenerationRequest:
     wall_density_g_cm3: float | None = None
     pore_lattice: str = "single"
     seeds: tuple = (0,)
-    schedule: object = "paper"
+    schedule: object = "auto"
     device: str = "auto"
     model: str | None = None
     max_atoms_per_batch: int | None = None
@@ -121,11 +122,6 @@ class RunOptions:
     def event_every(self) -> int:
         """Steps between progress events (entropy_every when set: the entropy rides on them)."""
         return self.entropy_every or self.progress_every or 50
-
-
-
-#: presets resolved per system (and cooling rate) by resolve_schedule: the paper's 2,900 + 100 steps with the
-#: passage through the system's freezing window (GlassSystem.freeze_window_a) slowed 4x ('window') or matched to
 
 
 def parse_seeds(text) -> tuple:

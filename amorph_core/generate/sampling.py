@@ -10,6 +10,9 @@ from amorph_core.diffusion.schedules import SCHEDULES as BASE_SCHEDULES, Schedul
 from amorph_core.errors import AmorphError
 from amorph_core.systems import get_system
 
+#: presets resolved per system (and cooling rate) by resolve_schedule: the paper's 2,900 + 100 steps with the
+#: passage through the system's freezing window (GlassSystem.freeze_window_a) slowed 4x ('window') or matched to
+#: the cooling rate ('matched', GlassSystem.matched_quench)
 WINDOW_FACTOR = 4.0
 MATCHED_FACTOR_RANGE = (0.1, 10.0)
 

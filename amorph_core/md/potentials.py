@@ -251,3 +251,13 @@ def check_atoms(atoms, pot) -> None:
         raise AmorphError(f"box too small for potential {pot.name}: smallest width {min(widths):.2f} Å is under "
                           f"twice the cutoff ({2 * pot.cutoff:.1f} Å); use a bigger cell (more atoms)")
 
+
+
+def md_refusal(atoms) -> str | None:
+    """Why MD (refinement, moduli) could not run on a structure of this box and these elements (the potential's
+    own check: its cutoff needs every box width >= 2 cutoffs), None when it could."""
+    try:
+        check_atoms(atoms, potential_for(atoms))
+    except AmorphError as exc:
+        return str(exc)
+    return None

@@ -1,16 +1,19 @@
 """Structure I/O. Everything goes through ase.io; LAMMPS data files are accepted (atom types -> elements by the
 type map of the glass system: `GlassSystem.lammps_type_map`; files without element names are read with
-systems.DEFAULT_LAMMPS_SYSTEM's, the DM2 silica files' type 1 = O, type 2 = Si)."""
+systems.DEFAULT_LAMMPS_SYSTEM's, the DM2 silica files' type 1 = O, type 2 = Si). Uploaded files (bytes from a
+user: read_upload) are read the same way, within size limits, and formats that could unpickle are refused."""
 from __future__ import annotations
 
 import io
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 from ase import Atoms
 
-from amorph_core.errors import AmorphError
+from amorph_core.errors import AmorphError, strip_exception_names
 from amorph_core.fileio import atomic_write
 from amorph_core.systems import DEFAULT_LAMMPS_SYSTEM, SYSTEMS, get_system, known_elements
 
@@ -21,6 +24,11 @@ EXPORT_FORMATS = {
     "cif": ("cif", ".cif"),
     "poscar": ("vasp", ".vasp"),
 }
+#: upload limits (read_upload)
+MAX_UPLOAD_MB = 50
+MAX_UPLOAD_ATOMS = 200_000
+#: upload extensions never accepted (formats that may unpickle)
+REFUSED_SUFFIXES = {".pkl", ".pickle", ".npy", ".npz", ".pt", ".pth", ".joblib", ".dill", ".db"}
 
 
 def lammps_species_order(symbols) -> list:
@@ -123,6 +131,39 @@ def read_structure(path, format: str | None = None, index=-1, type_map: dict | N
                 raise AmorphError(f"{path.name}: contains no structures")
             atoms = atoms[-1]
     return validate_atoms(atoms, path.name, need_cell=need_cell)
+
+
+def read_upload(name: str, data: bytes, max_mb: float = MAX_UPLOAD_MB, max_atoms: int = MAX_UPLOAD_ATOMS) -> Atoms:
+    """Read an uploaded structure file (any format ase reads, or LAMMPS data) from its bytes.
+
+    Written to a private temp file with the upload's suffix and read with read_structure; formats that
+    could unpickle are refused. Raises AmorphError saying what is wrong, naming the upload (never the temp file)
+    and no Python class.
+    """
+    name = os.path.basename(str(name or "upload"))
+    suffix = "".join(Path(name).suffixes[-2:]).lower() if name.endswith(".gz") else Path(name).suffix.lower()
+    if Path(name).suffix.lower() in REFUSED_SUFFIXES:
+        raise AmorphError(f"{name}: {Path(name).suffix} files are not accepted (they could run code when "
+                          f"loaded); upload extxyz, CIF, POSCAR, LAMMPS data or another text format ase reads")
+    if len(data) > max_mb * 1e6:
+        raise AmorphError(f"{name}: file is {len(data) / 1e6:.1f} MB; the limit is {max_mb:g} MB")
+    if not data:
+        raise AmorphError(f"{name}: file is empty")
+    fd, tmp = tempfile.mkstemp(suffix=suffix or ".dat", prefix="amorph-upload-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        try:
+            atoms = read_structure(tmp)
+        except Exception as exc:  # the message names the upload, not the temp file, and no Python class
+            msg = str(exc).replace(tmp, name).replace(os.path.basename(tmp), name)
+            raise AmorphError(strip_exception_names(msg).strip() or "unexpected problem (no details)") from None
+    finally:
+        os.unlink(tmp)
+    if len(atoms) > max_atoms:
+        raise AmorphError(f"{name}: {len(atoms)} atoms; the app accepts at most {max_atoms}")
+    atoms.info.setdefault("source", name)
+    return atoms
 
 
 def _metadata_comment(atoms: Atoms) -> str:
