@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from amorph_core.errors import AmorphError
+from amorph_core.md.cell import reduced_cell
 from amorph_core.md.potentials import COULOMB_EV_A, BJPPotential, EAMFSPotential, check_atoms
 
 EV = 96.48533212  # kJ/mol per eV
@@ -39,15 +40,6 @@ def cuda_available() -> bool:
         return "CUDA" in available_platforms()
     except AmorphError:
         return False
-
-
-def _upper_cell(atoms):
-    """Cell in OpenMM's reduced (lower-triangular rows) form and the rotation R with r_new = R r_old."""
-    cell = np.asarray(atoms.get_cell())
-    if abs(cell[0, 1]) < 1e-12 and abs(cell[0, 2]) < 1e-12 and abs(cell[1, 2]) < 1e-12:
-        return cell.copy(), np.eye(3)
-    rcell, Q = atoms.cell.standard_form()
-    return np.asarray(rcell), np.asarray(Q)
 
 
 def _collapsed(atoms, info, n_atoms) -> bool:
@@ -196,7 +188,7 @@ class OpenMMEngine:
         """A fresh OpenMM Context for atoms (positions in the reduced cell); returns (context, rotation)."""
         mm = self._mm
         check_atoms(atoms, self.pot)
-        cell, R = _upper_cell(atoms)
+        cell, R = reduced_cell(atoms)
         system = mm.System()
         for m in _masses(atoms, self.pot):
             system.addParticle(float(m))
@@ -224,7 +216,7 @@ class OpenMMEngine:
             self._ctx, _ = self.make_context(atoms, precision=precision, triclinic=True)
             self._key = key
         check_atoms(atoms, self.pot)
-        cell, R = _upper_cell(atoms)
+        cell, R = reduced_cell(atoms)
         mm = self._mm
         self._ctx.setPeriodicBoxVectors(*[mm.Vec3(*(row * 0.1)) for row in cell])
         self._ctx.setPositions((atoms.get_positions() @ R.T) * 0.1)
