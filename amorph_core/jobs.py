@@ -214,7 +214,8 @@ def _md_progress(progress, n_steps: int = 1000):
 def _refine_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
     """Runner for kind 'refine': MD refinement (amorph_core.md.refine: NVT then NPT) of params['path'];
     params: path, engine, nvt_ps, npt_ps, temperature_k, seed. Writes refined.extxyz (and the MD log)."""
-    from amorph_core.md.protocols import Cancelled, refine
+    from amorph_core.md.refinement import refine
+    from amorph_core.md.stages import Cancelled
 
     atoms = _load_set([params["path"]])[0]
     try:
@@ -232,7 +233,8 @@ def _refine_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
 def _moduli_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
     """Runner for kind 'moduli': static elastic moduli (amorph_core.md.elastic_moduli) of each of
     params['paths']; writes moduli.json after every structure. params: paths, engine, strain, fmax."""
-    from amorph_core.md.protocols import Cancelled, elastic_moduli
+    from amorph_core.md.mechanics import elastic_moduli
+    from amorph_core.md.stages import Cancelled
 
     out = {"results": [], "params": params}
     path = Path(out_dir) / "moduli.json"

@@ -15,6 +15,7 @@ import numpy as np
 from amorph_core.errors import AmorphError
 from amorph_core.md.cell import reduced_cell
 from amorph_core.md.potentials import COULOMB_EV_A, BJPPotential, EAMFSPotential, check_atoms
+from amorph_core.md.relax import absurd_energy_or_force, check_no_collapse, fire_relax
 
 EV = 96.48533212  # kJ/mol per eV
 KB_EV = 8.617333262e-5  # eV/K
@@ -44,9 +45,7 @@ def cuda_available() -> bool:
 
 def _collapsed(atoms, info, n_atoms) -> bool:
     """A minimisation result that fell into a short-range collapse: absurd energy or residual force (> 1e3 eV/Å;
-    protocols.absurd_energy_or_force) or two atoms closer than 0.9 Å."""
-    from amorph_core.md.protocols import absurd_energy_or_force, check_no_collapse
-
+    relax.absurd_energy_or_force) or two atoms closer than 0.9 Å."""
     if absurd_energy_or_force(info["energy_ev"], info["fmax_ev_a"], n_atoms):
         return True
     try:
@@ -268,7 +267,6 @@ class OpenMMEngine:
         # Seen on CUDA (double precision, a 3,000-atom glass compressed by 1e-3): an L-BFGS line search jumped an
         # Si-O pair over the Born-Mayer barrier (energy -4e12 eV). Redo from the input: FIRE with every atom's
         # step capped at 0.1 Å, then L-BFGS from there.
-        from amorph_core.md.protocols import fire_relax
         pre, pinfo = fire_relax(self, atoms, fmax=max(fmax, 1e-2), max_steps=20000)
         if not _collapsed(pre, pinfo, len(atoms)):
             try:
