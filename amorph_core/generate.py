@@ -20,6 +20,7 @@ from amorph_core import __version__
 from amorph_core.diffusion.schedules import SCHEDULES as BASE_SCHEDULES, Schedule, get_schedule, with_window
 from amorph_core.errors import AmorphError, AmorphWarning
 from amorph_core.systems import get_system
+from amorph_core.validation import MAX_RATE_GUIDANCE
 
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS (same seed -> same glass)
 
@@ -150,8 +151,6 @@ def sampler_for(req: "GenerationRequest", rate_k_ps: float | None):
 
 #: the cooling rate (K/ps) whose displacement rate guidance extrapolates away from
 GUIDANCE_PIVOT_K_PS = 1.0
-#: largest rate guidance accepted
-MAX_RATE_GUIDANCE = 4.0
 
 
 def resolve_device(device: str = "auto") -> str:
