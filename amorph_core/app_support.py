@@ -299,20 +299,6 @@ def generation_params(system: str, cooling_rate_k_ps: float | None, n_atoms: int
     }
 
 
-def generation_request(params: dict):
-    """The GenerationRequest the 'generate' job runs for the app's params (generation_params' dict)."""
-    from amorph_core.generate import GenerationRequest
-
-    kw = {k: v for k, v in params.items() if k not in ("entropy_every", "checkpoint_every")}
-    for key in ("aspect", "seeds", "box"):
-        if kw.get(key) is not None:
-            kw[key] = tuple(kw[key])
-    try:
-        return GenerationRequest(**kw)
-    except TypeError as exc:
-        raise AmorphError(f"unknown generation parameter: {exc}") from None
-
-
 def check_generation(params: dict, cuda_available: bool | None = None) -> dict:
     """Refuse a generation the job would refuse, before it is queued: the same core checks as the CLI
     (build_starts on the first seed: rate, density, size and box; the schedule; the model; the device).
@@ -324,6 +310,7 @@ def check_generation(params: dict, cuda_available: bool | None = None) -> dict:
 
     from amorph_core.errors import AmorphWarning
     from amorph_core.generate import build_starts, sampler_for
+    from amorph_core.jobs import generation_request
 
     req = generation_request(params)
     dev = str(req.device or "auto")

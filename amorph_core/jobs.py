@@ -101,9 +101,22 @@ def _signal_name(code: int) -> str:
         return f"exit code {code}"
 
 
+def generation_request(params: dict):
+    """The GenerationRequest the 'generate' job runs for the app's params (app_support.generation_params' dict)."""
+    from amorph_core.generate import GenerationRequest
+
+    kw = {k: v for k, v in params.items() if k not in ("entropy_every", "checkpoint_every")}
+    for key in ("aspect", "seeds", "box"):
+        if kw.get(key) is not None:
+            kw[key] = tuple(kw[key])
+    try:
+        return GenerationRequest(**kw)
+    except TypeError as exc:
+        raise AmorphError(f"unknown generation parameter: {exc}") from None
+
+
 def _generate_runner(params: dict, out_dir: Path, progress, cancel) -> list:
     """Runner for kind 'generate': params are GenerationRequest fields (see amorph_core.generate)."""
-    from amorph_core.app_support import generation_request
     from amorph_core.generate import generate_structures
 
     entropy_every = params.get("entropy_every", 50)
