@@ -1,7 +1,7 @@
 """Registry of glass systems: one plug-in point per glass. Adding a glass is adding data here (or calling
 register_system with a GlassSystem): its elements, MD potential, LAMMPS type map, melt-quench recipe, colours,
 ideal coordination, analysis flavour and default model. The modules that need them (md.potentials,
-md.protocols, structures.io, analysis.pdf/pores/suite, model.checkpoint) read them from the system; none of them
+md.quench, structures.io, analysis.pdf/pores/suite, model.checkpoint) read them from the system; none of them
 names an element. docs/dev.md says how to add one."""
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class GlassSystem:
     The plug-in data (all plain data, so a system can be registered from a file):
     potential: the MD potential as {"kind": "bjp" | "eam/fs" | "lj", ...parameters} (md.potentials.build_potential;
     "charges" are the system's `charges`). lammps_type_map: LAMMPS atom type -> element, for data files that carry
-    types only. melt_quench: the melt-quench recipe (md.protocols.MeltQuench fields except the rate);
+    types only. melt_quench: the melt-quench recipe (md.quench.MeltQuench fields except the rate);
     melt_start_density_g_cm3: the density of its random start. colours: element -> hex colour of the viewer.
     ideal_coordination: element -> ideal coordination number of the network (bond_cutoffs_a's pair).
     analysis: 'network' (coordination, Qn, angles, rings, NBO at pores) or 'metallic' (Voronoi by default).

@@ -20,6 +20,8 @@ from amorph_core.errors import AmorphError
 MAX_SEED = 2 ** 31 - 1
 #: most structures (seeds) in one request
 MAX_SEEDS = 10_000
+#: largest rate guidance accepted (generate.Generator.check_guidance)
+MAX_RATE_GUIDANCE = 4.0
 #: most atoms in one structure read from a file
 MAX_ATOMS_READ = 5_000_000
 #: atoms closer than this (Å) coincide: angles and forces are undefined. Kept this small because a structure taken
@@ -372,8 +374,6 @@ def check_generation_request(req) -> None:
             raise AmorphError("a wall density applies to porous starts only: give a pore radius (Å) too, or use the "
                               "density")
         number(req.wall_density_g_cm3, "wall density", "g/cm3", lo=0, lo_open=True)
-    from amorph_core.generate import MAX_RATE_GUIDANCE
-
     number(req.rate_guidance, "rate guidance", lo=0, hi=MAX_RATE_GUIDANCE)
     n = predicted_atoms(req)
     if n > MAX_ATOMS_READ:

@@ -32,7 +32,7 @@ def melt_quench_steps(rate_k_ps: float, dt_fs: float = 1.0) -> int:
 
 
 def _system(n, eng):
-    from amorph_core.md.protocols import random_start
+    from amorph_core.md.quench import random_start
     from amorph_core.structures.references import reference_glasses
     if n == 3000:
         return reference_glasses("sio2", 1.0)[0]
@@ -43,7 +43,7 @@ def _system(n, eng):
 
 def bench(engine: str, sizes=SIZES, steps=None):
     from amorph_core.md.potentials import get_potential
-    from amorph_core.md.protocols import make_engine
+    from amorph_core.md.engines import make_engine
     eng = make_engine(get_potential("sio2"), engine)
     res = {}
     for n in sizes:

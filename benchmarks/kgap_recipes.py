@@ -3,7 +3,7 @@
 A  'realunits': the BJP table as a LAMMPS *units real* input carries it (kcal/mol numbers, e.g. A_SiSi 0.0276344,
    C_SiSi 580.030; the DM2 glasses were written with units real). Those numbers are the eV table x 23.0287, not
    x 23.0605, so relative to the Coulomb term every A and C is 0.138% smaller. Static moduli exactly as
-   amorph_core.md.protocols.elastic_moduli (0 K, relaxed, strain 1e-3) with that potential.
+   amorph_core.md.mechanics.elastic_moduli (0 K, relaxed, strain 1e-3) with that potential.
 B  'amorphouspy': the elastic workflow of glasagent/amorphouspy (properties/elastic.py, workflows/elastic_mod.py):
    300 K NVT, cell made cubic at the same volume, +-1e-3 strain (central difference), 10 ps per strained state,
    stress averaged over the second half (5 ps), C11/C12/C44 averaged over components, K = (C11 + 2 C12)/3,
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from amorph_core.md import protocols
+from amorph_core.md import mechanics
 from amorph_core.md.potentials import get_potential
 from amorph_core.structures import reference_glasses
 
@@ -57,13 +57,13 @@ def amorphouspy_moduli(C):
 def part_a(atoms, res):
     born = {k: (A / KCAL_PER_EV, rho, sig, C / KCAL_PER_EV, D) for k, (A, rho, sig, C, D) in REAL_TABLE.items()}
     pot = dataclasses.replace(get_potential("sio2"), born=born)
-    orig = protocols.potential_for
-    protocols.potential_for = lambda a: pot
+    orig = mechanics.potential_for
+    mechanics.potential_for = lambda a: pot
     try:
         t0 = time.time()
-        r = protocols.elastic_moduli(atoms, engine="lammps", strain=1e-3, fmax=1e-4)
+        r = mechanics.elastic_moduli(atoms, engine="lammps", strain=1e-3, fmax=1e-4)
     finally:
-        protocols.potential_for = orig
+        mechanics.potential_for = orig
     r["born_params_ev"] = {f"{a}-{b}": v for (a, b), v in born.items()}
     r["kcal_per_ev_used"] = KCAL_PER_EV
     r["command"] = "OMP_NUM_THREADS=1 python benchmarks/kgap_recipes.py A"
@@ -78,7 +78,7 @@ def part_b(atoms, res):
     L = a.get_volume() ** (1 / 3)
     a.set_cell([L, L, L], scale_atoms=True)  # amorphouspy: cubic cell of the same volume
     t0 = time.time()
-    r = protocols.elastic_moduli_md(a, engine="lammps", temperature_k=300.0, strain=1e-3, equil_ps=5.0,
+    r = mechanics.elastic_moduli_md(a, engine="lammps", temperature_k=300.0, strain=1e-3, equil_ps=5.0,
                                     average_ps=5.0, sample_every=10, seed=12345)
     C, Csem = np.array(r["C_GPa"]), np.array(r["C_sem_GPa"])
     rng = np.random.default_rng(0)

@@ -26,7 +26,7 @@ def log(out, *msg):
 
 def task_cuzr(args):
     import ase.io
-    from amorph_core.md.protocols import MeltQuench, melt_quench
+    from amorph_core.md.quench import MeltQuench, melt_quench
     rate = args.cuzr_rate
     per_glass = None
     thermo = {}
@@ -64,7 +64,7 @@ def _save(out, name, obj):
 def task_sio2mq(args):
     """>=3 silica glasses of 3000 atoms at 100 K/ps, paper protocol, OpenMM CUDA."""
     import ase.io
-    from amorph_core.md.protocols import MeltQuench, melt_quench
+    from amorph_core.md.quench import MeltQuench, melt_quench
     res = {}
     for seed in range(args.sio2_seed0, args.sio2_seed0 + args.sio2_n):
         t = time.time()
@@ -83,7 +83,7 @@ def task_sio2mq(args):
 
 def task_nve(args):
     from amorph_core.structures.references import reference_glasses
-    from amorph_core.md.protocols import nve_drift
+    from amorph_core.md.mechanics import nve_drift
     a = reference_glasses("sio2", 1.0)[0]
     r = nve_drift(a, engine="openmm", ps=10.0)
     log(args.out, "nve", r)
@@ -106,7 +106,7 @@ def task_bench(args):
 
 def task_moduli(args):
     from amorph_core.structures.references import reference_glasses
-    from amorph_core.md.protocols import elastic_moduli
+    from amorph_core.md.mechanics import elastic_moduli
     res = []
     for i, a in enumerate(reference_glasses("sio2", 1.0)[: args.moduli_n]):
         if time.time() - T0 > args.budget_s - 60:
@@ -122,7 +122,7 @@ def task_moduli(args):
 
 def task_tensile(args):
     from amorph_core.structures.references import reference_glasses
-    from amorph_core.md.protocols import tensile_test
+    from amorph_core.md.mechanics import tensile_test
     a = reference_glasses("sio2", 1.0)[0]
     r = tensile_test(a, engine="openmm", max_strain=args.max_strain, out_dir="/tmp/tensile")
     log(args.out, "tensile", {k: r[k] for k in ("peak_stress_gpa", "strain_at_peak", "final_stress_gpa",

@@ -7,9 +7,9 @@ bench:     steps/s of BJP silica (DSF 8 Å, mixed precision, Langevin 1/ps, 1 fs
            (108,000 atoms, Lz/Lx = 1.33, the closest replica of a 3,000-atom cube to the paper's 112,848-atom
            Lz/Lx = 1.4 cell). Each size: velocities at 300 K, --warmup steps of NPT (MC barostat every 25 steps),
            then --timed steps of NPT and --timed steps of NVT timed between two state reads (GPU synchronised).
-moduli:    static stiffness tensor (protocols.elastic_moduli, relaxed internal coordinates, fmax 1e-4 eV/Å,
+moduli:    static stiffness tensor (md.mechanics.elastic_moduli, relaxed internal coordinates, fmax 1e-4 eV/Å,
            double precision) of the six 1 K/ps reference glasses -> K, G, E, nu (the repository's default).
-moduli300: the same six glasses at 300 K (protocols.elastic_moduli_md: +-strain NVT runs, time-averaged stress).
+moduli300: the same six glasses at 300 K (md.mechanics.elastic_moduli_md: +-strain NVT runs, time-averaged stress).
 
 Writes OUT_DIR/gpu_suite.json after every measurement (and a log), so a run cut off by the wall clock still
 leaves what it finished. --quick: OpenMM CPU platform, tiny sizes and runs (a smoke test, numbers meaningless).
@@ -88,7 +88,7 @@ def part_bench(args, eng, glasses):
 
 
 def part_moduli(args, eng, glasses):
-    from amorph_core.md.protocols import elastic_moduli
+    from amorph_core.md.mechanics import elastic_moduli
     RESULT["moduli_static"] = {"method": "elastic_moduli: relaxed internal coordinates, 6 strains +-1e-3, "
                                          f"fmax {args.fmax} eV/Å, OpenMM {eng.platform_name} double", "glasses": []}
     per = None
@@ -108,7 +108,7 @@ def part_moduli(args, eng, glasses):
 
 
 def part_moduli300(args, eng, glasses):
-    from amorph_core.md.protocols import elastic_moduli_md
+    from amorph_core.md.mechanics import elastic_moduli_md
     kw = dict(temperature_k=300.0, strain=args.md_strain, equil_ps=args.md_equil_ps, average_ps=args.md_avg_ps,
               sample_every=args.md_sample_every)
     RESULT["moduli_300K"] = {"method": f"elastic_moduli_md {kw}", "glasses": []}
@@ -171,7 +171,7 @@ def main():
     eng = OpenMMEngine(get_potential("sio2"), platform="CPU" if args.quick else "CUDA", precision="mixed")
     glasses = reference_glasses("sio2", 1.0)
     if args.quick:  # a 324-atom random start stands in for the glasses: exercises every code path in seconds
-        from amorph_core.md.protocols import random_start
+        from amorph_core.md.quench import random_start
         small = random_start("sio2", 324, 2.2, seed=3)
         small, _ = eng.minimize(small, fmax=0.5, max_iter=300)
         glasses = [small]

@@ -6,7 +6,7 @@
 
 Strain conventions (deformation gradient F applied to the relaxed base cell and positions, then the atoms are
 re-relaxed at that fixed cell with the engine's FIRE + CG minimiser to max force 1e-4 eV/Å, exactly as in
-amorph_core.md.protocols.elastic_moduli, whose _deform it reuses):
+amorph_core.md.mechanics.elastic_moduli, whose _deform it reuses):
   xx     F = I + e e_x e_x        nominal axial strain e (Lagrangian E_xx = e + e^2/2)
   xy     F = I + e e_x e_y        simple shear, ENGINEERING shear strain gamma = e (tensor eps_xy = e/2)
   hydro  F = (1 + e) I            nominal linear strain e in each direction (dV/V = (1+e)^3 - 1)
@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from amorph_core.md.engine_lammps import EV_A3_TO_GPA, LammpsEngine, _lammps  # noqa: E402
 from amorph_core.md.potentials import potential_for  # noqa: E402
-from amorph_core.md.protocols import _deform, moduli_from_stiffness  # noqa: E402
+from amorph_core.md.mechanics import _deform, moduli_from_stiffness  # noqa: E402
 from amorph_core.structures.references import reference_glasses  # noqa: E402
 
 STRAINS = [-0.03, -0.02, -0.01, -0.005, -0.002, 0.0, 0.002, 0.005, 0.01, 0.02, 0.03]

@@ -2,7 +2,7 @@
 
 python benchmarks/refine_generated.py 'DIR/*.extxyz' OUT_DIR [--protocols min,nvt1,nvt5,paper] [--engine auto]
 Each glass is refined with each protocol (FIRE/L-BFGS minimisation first, then NVT and NPT at 300 K, BJP silica);
-MD velocities from seed 0; writes OUT_DIR/<protocol>/<name>.extxyz (md.protocols.refine_files) and
+MD velocities from seed 0; writes OUT_DIR/<protocol>/<name>.extxyz (md.refinement.refine_files) and
 OUT_DIR/refine_times.json (wall seconds per run, engine, error), updated
 after every run. Judge the results with benchmarks/eval_generated.py.
 """
@@ -11,7 +11,7 @@ import glob
 import json
 from pathlib import Path
 
-from amorph_core.md.protocols import refine_files
+from amorph_core.md.refinement import refine_files
 
 # the CLI's --refine protocols, under the names of the result folders
 PROTOCOLS = {"min": "min", "nvt1": "short", "nvt5": "5", "paper": "paper"}

@@ -15,7 +15,7 @@ st.caption("Partial PDFs, bond angles, rings, coordination, QUESTS entropy and o
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _md_refusal_cached(path: str, mtime: float, engine: str) -> str | None:
-    from amorph_core.md.protocols import check_refinable
+    from amorph_core.md.refinement import check_refinable
 
     try:
         check_refinable(_ui.load(path), engine)

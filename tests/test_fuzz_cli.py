@@ -140,7 +140,7 @@ def files(tmp_path_factory):
 
 def _cuda():
     try:
-        from amorph_core.md.protocols import cuda_present
+        from amorph_core.md.engines import cuda_present
 
         return cuda_present()
     except Exception:  # noqa: BLE001

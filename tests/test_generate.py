@@ -287,7 +287,7 @@ def test_cli_ctrl_c_saves_and_the_same_command_continues(tmp_path):
 
 
 def test_parse_refine_presets_and_numbers():
-    from amorph_core.md.protocols import REFINE_PRESETS, parse_refine
+    from amorph_core.md.refinement import REFINE_PRESETS, parse_refine
     assert parse_refine("min") == (0.0, 0.0) and parse_refine(" Paper ") == REFINE_PRESETS["paper"] == (25.0, 25.0)
     assert parse_refine("short") == (1.0, 0.0)
     assert parse_refine("5") == (5.0, 0.0) and parse_refine("2.5, 10") == (2.5, 10.0)
@@ -311,7 +311,7 @@ def test_cli_generate_refine(tmp_path):
     assert int(g.info["seed"]) == 3 and g.get_chemical_formula() == a.get_chemical_formula()
     assert int(g.info["refine_seed"]) == 3  # the MD seed defaults to the generation seed
     # into another folder under the generated file's name, with a chosen MD seed (benchmarks/refine_generated.py)
-    from amorph_core.md.protocols import refine_files
+    from amorph_core.md.refinement import refine_files
     row = refine_files([tmp_path / "ok" / "sio2_1Kps_648at_seed3.extxyz"], "min", "lammps",
                        out_dir=tmp_path / "min", seed=0)[0]
     assert row["error"] is None and row["refined"] == str(tmp_path / "min" / "sio2_1Kps_648at_seed3.extxyz")

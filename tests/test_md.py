@@ -8,8 +8,11 @@ from ase import Atoms
 
 from amorph_core.errors import AmorphError
 from amorph_core.md.potentials import check_atoms, get_potential
-from amorph_core.md.protocols import (MeltQuench, Cancelled, elastic_moduli, make_engine, melt_quench,
-                                      moduli_from_stiffness, random_start, refine, tensile_test)
+from amorph_core.md.engines import make_engine
+from amorph_core.md.mechanics import elastic_moduli, moduli_from_stiffness, tensile_test
+from amorph_core.md.quench import MeltQuench, melt_quench, random_start
+from amorph_core.md.refinement import refine
+from amorph_core.md.stages import Cancelled
 from amorph_core.structures.references import reference_glasses
 
 EV_A3_TO_GPA = 160.21766208
@@ -173,7 +176,7 @@ def test_cost_table_shipped():
 def test_finite_temperature_moduli_approach_static_at_low_T():
     """elastic_moduli_md (NVT, time-averaged stress of +-strained cells) at 1 K must reproduce the static
     stress-derivative stiffness of the same minimised structure: checks its strain sign, units, kinetic term."""
-    from amorph_core.md.protocols import _deform, elastic_moduli_md
+    from amorph_core.md.mechanics import _deform, elastic_moduli_md
     eng = make_engine(get_potential("sio2"), "lammps")
     a = random_start("sio2", 648, 2.2, seed=4)
     base, info = eng.minimize(a, fmax=1e-4, max_iter=20000)
@@ -196,7 +199,7 @@ def openmm_cpu_relaxed():
     """OpenMM CPU engine (double) and a 648-atom random SiO2 start relaxed by it, with minimize's info. The start
     is first relaxed with step-capped FIRE to 0.05 eV/Å, as protocols do with random starts: L-BFGS straight from
     the random start collapses on some runs (2 of 9 here), which is what the guard is for, not a healthy input."""
-    from amorph_core.md.protocols import fire_relax
+    from amorph_core.md.relax import fire_relax
 
     om = make_engine(get_potential("sio2"), "openmm-cpu", precision="double")
     pre, pinfo = fire_relax(om, random_start("sio2", 648, 2.2, seed=3), fmax=0.05)

@@ -7,7 +7,7 @@ import pytest
 from ase import Atoms
 
 from amorph_core.cli import main
-from amorph_core.md.protocols import random_start
+from amorph_core.md.quench import random_start
 
 
 def test_md_cli_errors(tmp_path, capsys):

@@ -15,7 +15,7 @@ from tests.fuzz_corpus import cristobalite
 # melt-quench through the core API with a tiny schedule (the CLI runs the paper's 250 ps schedule)
 MELT_QUENCH = """
 import sys
-from amorph_core.md.protocols import MeltQuench, melt_quench
+from amorph_core.md.quench import MeltQuench, melt_quench
 p = MeltQuench(rate_k_ps=2e4, nvt_low_ps=0.2, npt_low_ps=0.2, melt_ps=0.2, final_ps={final})
 melt_quench("sio2", 648, 2e4, seed=3, engine="lammps", protocol=p, out_dir=sys.argv[1], report_every=50,
             progress=lambda f, r: print(f"{{100 * f:.1f}}%", file=sys.stderr, flush=True))

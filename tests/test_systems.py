@@ -44,7 +44,9 @@ def test_register_refuses_clashes_and_unknown_flavours(toy):
 def test_toy_system_from_data_alone(toy, tmp_path):
     from amorph_core.analysis import analyze_structure, compare_sets
     from amorph_core.md.potentials import potential_for
-    from amorph_core.md.protocols import MeltQuench, make_engine, melt_quench, random_start, refine
+    from amorph_core.md.engines import make_engine
+    from amorph_core.md.quench import MeltQuench, melt_quench, random_start
+    from amorph_core.md.refinement import refine
     from amorph_core.structures.io import read_structure, write_structure
     from amorph_core.structures.starts import uniform_start
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import ase.io
 
-from amorph_core.md.protocols import MeltQuench
+from amorph_core.md.quench import MeltQuench
 from amorph_core.structures.density import density_g_cm3
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -119,7 +119,7 @@ def run(args):
     if req.model is not None:
         resolve_model_dir(req.model)
     if args.refine is not None:  # refuse a bad protocol, a box too small for the potential or a missing engine first
-        from amorph_core.md.protocols import check_refinable, parse_refine
+        from amorph_core.md.refinement import check_refinable, parse_refine
 
         parse_refine(args.refine)
         check_refinable(start, args.md_engine)
@@ -177,7 +177,7 @@ def run(args):
 def _refine_all(paths, protocol, engine) -> int:
     """Refine each generated file into NAME_refined.extxyz beside it; failures are reported and the generated
     files stay. Returns the exit status (2 if any refinement failed)."""
-    from amorph_core.md.protocols import refine_files
+    from amorph_core.md.refinement import refine_files
 
     failed = 0
     for row in refine_files(paths, protocol, engine):

@@ -68,7 +68,11 @@ def _check_args(args):
     """Every parameter and output path checked before any structure is read or MD runs (the protocols check
     their own parameters again, for callers other than the CLI)."""
     from amorph_core import validation as V
-    from amorph_core.md import protocols as P
+    from amorph_core.md.engines import make_engine
+    from amorph_core.md.mechanics import TENSILE_MAX_STRAIN, TENSILE_RATE_RANGE
+    from amorph_core.md.potentials import get_potential
+    from amorph_core.md.quench import check_melt_quench_size
+    from amorph_core.md.refinement import REFINE_MAX_PS
 
     cmd = args.md_command
     if args.json_out is not None:
@@ -83,17 +87,17 @@ def _check_args(args):
 
         sysd = get_system(args.system)
         positive_rate(args.rate)
-        P.check_melt_quench_size(sysd.name, args.atoms, 2.2 if sysd.name == "sio2" else 7.2)
-        P.make_engine(P.get_potential(sysd.name), args.engine)  # a missing engine or GPU: said now
+        check_melt_quench_size(sysd.name, args.atoms, 2.2 if sysd.name == "sio2" else 7.2)
+        make_engine(get_potential(sysd.name), args.engine)  # a missing engine or GPU: said now
     elif cmd == "refine":
         for name in ("nvt_ps", "npt_ps"):
-            V.number(getattr(args, name), f"--{name.replace('_', '-')}", "ps", lo=0, hi=P.REFINE_MAX_PS)
+            V.number(getattr(args, name), f"--{name.replace('_', '-')}", "ps", lo=0, hi=REFINE_MAX_PS)
     elif cmd == "moduli":
         V.number(args.strain, "--strain", lo=0, hi=0.05, lo_open=True, hi_open=True)
         V.number(args.fmax, "--fmax", "eV/Å", lo=1e-6, hi=1.0)
     elif cmd == "tensile":
-        V.number(args.rate, "--rate", "1/s", lo=P.TENSILE_RATE_RANGE[0], hi=P.TENSILE_RATE_RANGE[1])
-        V.number(args.max_strain, "--max-strain", lo=0, lo_open=True, hi=P.TENSILE_MAX_STRAIN)
+        V.number(args.rate, "--rate", "1/s", lo=TENSILE_RATE_RANGE[0], hi=TENSILE_RATE_RANGE[1])
+        V.number(args.max_strain, "--max-strain", lo=0, lo_open=True, hi=TENSILE_MAX_STRAIN)
 
 
 def run(args):
@@ -119,28 +123,30 @@ def run(args):
 
 
 def _run_protocol(args) -> dict:
-    from amorph_core.md import protocols as P
+    from amorph_core.md.mechanics import elastic_moduli, tensile_test
+    from amorph_core.md.quench import melt_quench
+    from amorph_core.md.refinement import check_refinable, refine
     from amorph_core.structures.io import read_structure
 
     cmd = args.md_command
     prog = _progress(args.quiet)
     if cmd == "melt-quench":
-        g = P.melt_quench(args.system, args.atoms, args.rate, seed=args.seed, engine=args.engine,
-                          out_dir=args.out_dir, progress=prog, resume=not args.no_resume)
+        g = melt_quench(args.system, args.atoms, args.rate, seed=args.seed, engine=args.engine,
+                        out_dir=args.out_dir, progress=prog, resume=not args.no_resume)
         res = {"structure": str(Path(args.out_dir) / "final.extxyz"), **{k: v for k, v in g.info.items()}}
     else:
         atoms = read_structure(args.structure)
-        P.check_refinable(atoms, args.engine)  # elements, box, engine: before any MD
+        check_refinable(atoms, args.engine)  # elements, box, engine: before any MD
         if cmd == "refine":
-            g = P.refine(atoms, engine=args.engine, seed=args.seed, nvt_ps=args.nvt_ps, npt_ps=args.npt_ps,
-                         out_dir=args.out_dir, progress=prog)
+            g = refine(atoms, engine=args.engine, seed=args.seed, nvt_ps=args.nvt_ps, npt_ps=args.npt_ps,
+                       out_dir=args.out_dir, progress=prog)
             res = {"structure": str(Path(args.out_dir) / "refined.extxyz") if args.out_dir else None, **g.info}
         elif cmd == "moduli":
-            r = P.elastic_moduli(atoms, engine=args.engine, strain=args.strain, fmax=args.fmax, progress=prog)
+            r = elastic_moduli(atoms, engine=args.engine, strain=args.strain, fmax=args.fmax, progress=prog)
             res = {"summary": {k: r[k] for k in ("K_GPa", "G_GPa", "E_GPa", "poisson")}, **r}
         elif cmd == "tensile":
-            r = P.tensile_test(atoms, engine=args.engine, strain_rate_per_s=args.rate, max_strain=args.max_strain,
-                               seed=args.seed, out_dir=args.out_dir, progress=prog)
+            r = tensile_test(atoms, engine=args.engine, strain_rate_per_s=args.rate, max_strain=args.max_strain,
+                             seed=args.seed, out_dir=args.out_dir, progress=prog)
             res = {"summary": {k: r[k] for k in ("peak_stress_gpa", "strain_at_peak", "final_stress_gpa",
                                                  "young_fit_gpa")}, **r}
         else:  # pragma: no cover

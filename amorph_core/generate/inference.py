@@ -14,12 +14,11 @@ import numpy as np
 
 from amorph_core.errors import AmorphError, AmorphWarning
 from amorph_core.systems import get_system
+from amorph_core.validation import MAX_RATE_GUIDANCE
 
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS (same seed -> same glass)
 
 GUIDANCE_PIVOT_K_PS = 1.0
-#: largest rate guidance accepted
-MAX_RATE_GUIDANCE = 4.0
 
 
 def resolve_device(device: str = "auto") -> str:

@@ -9,6 +9,9 @@ Public API (units: eV, Å, ps, K, GPa):
     nve_drift(atoms, ...) -> dict(drift_ev_atom_ns, ...)
     cost_table(as_frame=True) -> pandas.DataFrame (or dict) of projected melt-quench cost per rate
     make_engine(potential, engine) -> engine with energy_forces / stress / minimize / simulation
+
+Modules: engines (make_engine), engine_openmm / engine_lammps, potentials, cell, relax (FIRE, collapse checks),
+stages (run_stages, Cancelled), quench (melt-quench), refinement, mechanics (moduli, tensile, NVE drift).
 """
 from __future__ import annotations
 
@@ -16,11 +19,13 @@ import json
 from pathlib import Path
 
 from amorph_core.errors import AmorphError
+from amorph_core.md.engines import cuda_present, make_engine  # noqa: F401
+from amorph_core.md.mechanics import elastic_moduli, elastic_moduli_md, nve_drift, tensile_test  # noqa: F401
 from amorph_core.md.potentials import (BJPPotential, EAMFSPotential, LJPotential, build_potential,  # noqa: F401
                                        get_potential, potential_for)
-from amorph_core.md.protocols import (Cancelled, MeltQuench, cuda_present, elastic_moduli,  # noqa: F401
-                                      elastic_moduli_md, make_engine, melt_quench, nve_drift, random_start, refine,
-                                      tensile_test)
+from amorph_core.md.quench import MeltQuench, melt_quench, random_start  # noqa: F401
+from amorph_core.md.refinement import refine  # noqa: F401
+from amorph_core.md.stages import Cancelled  # noqa: F401
 
 COST_TABLE = Path(__file__).resolve().parents[2] / "assets" / "md" / "cost_table.json"
 

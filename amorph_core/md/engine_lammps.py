@@ -12,6 +12,7 @@ import tempfile
 import numpy as np
 
 from amorph_core.errors import AmorphError
+from amorph_core.md.cell import reduced_cell
 from amorph_core.md.potentials import BJPPotential, EAMFSPotential, LJPotential, check_atoms
 
 BAR_TO_GPA = 1e-4
@@ -47,11 +48,6 @@ def lammps_available() -> bool:
         return True
     except AmorphError:
         return False
-
-
-def _reduced(atoms):
-    from amorph_core.md.engine_openmm import _upper_cell
-    return _upper_cell(atoms)
 
 
 def _pair_commands(pot):
@@ -95,7 +91,7 @@ class LammpsEngine:
         if self.threads > 1:
             args += ["-sf", "omp", "-pk", "omp", str(self.threads)]
         lmp = lammps(cmdargs=args)
-        cell, R = _reduced(atoms)
+        cell, R = reduced_cell(atoms)
         pos = atoms.get_positions() @ R.T
         els = list(self.pot.elements)
         charged = isinstance(self.pot, BJPPotential)

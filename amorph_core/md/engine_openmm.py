@@ -13,7 +13,9 @@ import math
 import numpy as np
 
 from amorph_core.errors import AmorphError
+from amorph_core.md.cell import reduced_cell
 from amorph_core.md.potentials import COULOMB_EV_A, BJPPotential, EAMFSPotential, check_atoms
+from amorph_core.md.relax import absurd_energy_or_force, check_no_collapse, fire_relax
 
 EV = 96.48533212  # kJ/mol per eV
 KB_EV = 8.617333262e-5  # eV/K
@@ -41,20 +43,9 @@ def cuda_available() -> bool:
         return False
 
 
-def _upper_cell(atoms):
-    """Cell in OpenMM's reduced (lower-triangular rows) form and the rotation R with r_new = R r_old."""
-    cell = np.asarray(atoms.get_cell())
-    if abs(cell[0, 1]) < 1e-12 and abs(cell[0, 2]) < 1e-12 and abs(cell[1, 2]) < 1e-12:
-        return cell.copy(), np.eye(3)
-    rcell, Q = atoms.cell.standard_form()
-    return np.asarray(rcell), np.asarray(Q)
-
-
 def _collapsed(atoms, info, n_atoms) -> bool:
     """A minimisation result that fell into a short-range collapse: absurd energy or residual force (> 1e3 eV/Å;
-    protocols.absurd_energy_or_force) or two atoms closer than 0.9 Å."""
-    from amorph_core.md.protocols import absurd_energy_or_force, check_no_collapse
-
+    relax.absurd_energy_or_force) or two atoms closer than 0.9 Å."""
     if absurd_energy_or_force(info["energy_ev"], info["fmax_ev_a"], n_atoms):
         return True
     try:
@@ -196,7 +187,7 @@ class OpenMMEngine:
         """A fresh OpenMM Context for atoms (positions in the reduced cell); returns (context, rotation)."""
         mm = self._mm
         check_atoms(atoms, self.pot)
-        cell, R = _upper_cell(atoms)
+        cell, R = reduced_cell(atoms)
         system = mm.System()
         for m in _masses(atoms, self.pot):
             system.addParticle(float(m))
@@ -224,7 +215,7 @@ class OpenMMEngine:
             self._ctx, _ = self.make_context(atoms, precision=precision, triclinic=True)
             self._key = key
         check_atoms(atoms, self.pot)
-        cell, R = _upper_cell(atoms)
+        cell, R = reduced_cell(atoms)
         mm = self._mm
         self._ctx.setPeriodicBoxVectors(*[mm.Vec3(*(row * 0.1)) for row in cell])
         self._ctx.setPositions((atoms.get_positions() @ R.T) * 0.1)
@@ -276,7 +267,6 @@ class OpenMMEngine:
         # Seen on CUDA (double precision, a 3,000-atom glass compressed by 1e-3): an L-BFGS line search jumped an
         # Si-O pair over the Born-Mayer barrier (energy -4e12 eV). Redo from the input: FIRE with every atom's
         # step capped at 0.1 Å, then L-BFGS from there.
-        from amorph_core.md.protocols import fire_relax
         pre, pinfo = fire_relax(self, atoms, fmax=max(fmax, 1e-2), max_steps=20000)
         if not _collapsed(pre, pinfo, len(atoms)):
             try:
