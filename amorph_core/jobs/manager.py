@@ -30,12 +30,11 @@ import shutil
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from amorph_core.errors import AmorphError
-from amorph_core.fileio import atomic_write
+from amorph_core.jobs.kinds import JobKind, atomic_write_json  # noqa: F401  (JobKind: part of this module's API)
 
 #: job states; FINAL states never change again
 QUEUED, RUNNING, DONE, CANCELLED, FAILED, INTERRUPTED = (
@@ -54,24 +53,6 @@ def default_jobs_dir() -> Path:
     """The jobs folder: $AMORPH_JOBS_DIR, else ~/.amorph/jobs."""
     env = os.environ.get("AMORPH_JOBS_DIR")
     return Path(env).expanduser() if env else Path.home() / ".amorph" / "jobs"
-
-
-def atomic_write_json(path: Path, data) -> None:
-    """Write JSON to path via a temp file in the same folder and os.replace (never half-written)."""
-    atomic_write(path, json.dumps(data, indent=1, default=str))
-
-
-@dataclass(frozen=True)
-class JobKind:
-    """A kind of job: the runner callable, the lane whose single worker runs it, and whether it runs in a
-    child process (isolate: a crash in native code then fails the job instead of killing the server;
-    the runner must be a module-level function)."""
-
-    name: str
-    runner: Callable
-    lane: str = "gpu"
-    isolate: bool = False
-    resumable: bool = False  # a stopped job can be queued again into its folder and continue there (resume)
 
 
 def _child_main(module: str, name: str, params: dict, out_dir: str, q, cancel, gpu: int | None = None) -> None:
@@ -130,7 +111,7 @@ class JobManager:
     def __init__(self, jobs_dir=None, kinds: dict | None = None, gpu_lanes: int | None = None):
         """kinds: job kinds added to (or replacing) the app's (amorph_core.jobs.runners.DEFAULT_KINDS);
         gpu_lanes: workers of the "gpu" lane (None: one per GPU of the host, at least one)."""
-        from amorph_core.jobs.runners import DEFAULT_KINDS  # the runners import JobKind from this module
+        from amorph_core.jobs.runners import DEFAULT_KINDS
 
         self.gpu_lanes = max(1, int(gpu_lanes if gpu_lanes is not None else gpu_count()))
         self.jobs_dir = Path(jobs_dir) if jobs_dir is not None else default_jobs_dir()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from amorph_core.errors import AmorphError
-from amorph_core.jobs.manager import JobKind, atomic_write_json
+from amorph_core.jobs.kinds import JobKind, atomic_write_json
 
 
 def generate_job_params(req, run) -> dict:
@@ -147,7 +147,7 @@ def _md_progress(progress, n_steps: int = 1000):
 def _refine_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
     """Runner for kind 'refine': MD refinement (amorph_core.md.refine: NVT then NPT) of params['path'];
     params: path, engine, nvt_ps, npt_ps, temperature_k, seed. Writes refined.extxyz (and the MD log)."""
-    from amorph_core.md.protocols import Cancelled, refine
+    from amorph_core.md import Cancelled, refine
 
     atoms = _load_set([params["path"]])[0]
     try:
@@ -165,7 +165,7 @@ def _refine_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
 def _moduli_runner(params: dict, out_dir: Path, progress, cancel) -> dict:
     """Runner for kind 'moduli': static elastic moduli (amorph_core.md.elastic_moduli) of each of
     params['paths']; writes moduli.json after every structure. params: paths, engine, strain, fmax."""
-    from amorph_core.md.protocols import Cancelled, elastic_moduli
+    from amorph_core.md import Cancelled, elastic_moduli
 
     out = {"results": [], "params": params}
     path = Path(out_dir) / "moduli.json"
