@@ -200,8 +200,9 @@ def _warn_once(seen: set, show: bool = True):
 def run_share(requests, out_dir, rank: Rank = Rank(), run: RunOptions | None = None, progress=None, cancel=None,
               record: bool = False) -> list:
     """Generate this rank's share of the requests' batches into out_dir (see the module doc), each run with
-    `run` (generate_structures' RunOptions); returns the paths of its finished structures. Events are generate_structures' with "index" the structure's place in its
-    request's seeds and "request" the request's index. record: rank 0 writes the requests and the plan into
+    `run` (generate_structures' RunOptions); returns the paths of its finished structures. Events are
+    generate_structures' with "index" the structure's place in its request's seeds and "request" the request's
+    index. record: rank 0 writes the requests and the plan into
     out_dir/sweep.json."""
     from amorph_core.generate import Generator, generate_structures, resolve_device
 

@@ -156,7 +156,8 @@ def test_cancelled_run_resumes_to_the_same_glass(tmp_path, whole_step):
     ref = [read(p) for p in generate_structures(req, tmp_path / "ref", generator=g)]
     progress, ev, seen = _cancel_at(25)
     out = tmp_path / "run"
-    assert generate_structures(req, out, progress=progress, cancel=ev, generator=g, run=RunOptions(entropy_every=5, checkpoint_every=10)) == []
+    assert generate_structures(req, out, progress=progress, cancel=ev, generator=g,
+                               run=RunOptions(progress_every=5, checkpoint_every=10)) == []
     assert seen[-1] == {"kind": "cancelled", "step": 25}
     partial = sorted(p.name for p in (out / ".partial").iterdir())
     assert [n.rsplit(".", 1)[1] for n in partial] == ["json", "pt"], partial
@@ -176,7 +177,8 @@ def test_cancelled_run_resumes_to_the_same_glass(tmp_path, whole_step):
     assert not (out / ".partial").exists()  # finished: its trajectory files (and the empty folder) are gone
     # resume=False ignores a saved trajectory
     progress, ev, _ = _cancel_at(10)
-    generate_structures(req, out, progress=progress, cancel=ev, generator=g, run=RunOptions(entropy_every=5, checkpoint_every=10))
+    generate_structures(req, out, progress=progress, cancel=ev, generator=g,
+                        run=RunOptions(progress_every=5, checkpoint_every=10))
     fresh = generate_structures(req, out, generator=g, run=RunOptions(checkpoint_every=10, resume=False))
     assert np.array_equal(read(fresh[0]).positions, ref[0].positions) and "resumed_from_step" not in read(fresh[0]).info
 
@@ -185,10 +187,12 @@ def test_resume_keeps_only_finished_structures_of_the_same_request(tmp_path, gen
     out = tmp_path / "o"
     first = generate_structures(small(schedule=6), out, generator=gen, run=RunOptions(checkpoint_every=5))
     seen = []
-    again = generate_structures(small(schedule=6), out, progress=seen.append, generator=gen, run=RunOptions(checkpoint_every=5))
+    again = generate_structures(small(schedule=6), out, progress=seen.append, generator=gen,
+                                run=RunOptions(checkpoint_every=5))
     assert again == first and [e.get("existing") for e in seen if e["kind"] == "done"] == [True]
     seen.clear()  # another density (same file name): made again, not taken for finished
-    generate_structures(small(schedule=6, density_g_cm3=2.0), out, progress=seen.append, generator=gen, run=RunOptions(checkpoint_every=5))
+    generate_structures(small(schedule=6, density_g_cm3=2.0), out, progress=seen.append, generator=gen,
+                        run=RunOptions(checkpoint_every=5))
     assert [e.get("existing") for e in seen if e["kind"] == "done"] == [None]
     assert abs(read(first[0]).get_volume() - read(generate_structures(small(schedule=6), tmp_path / "p",
                                                                       generator=gen)[0]).get_volume()) > 1.0
@@ -197,7 +201,8 @@ def test_resume_keeps_only_finished_structures_of_the_same_request(tmp_path, gen
 def test_unreadable_partial_trajectory_is_a_clear_error(tmp_path, gen):
     out = tmp_path / "o"
     progress, ev, _ = _cancel_at(5)
-    generate_structures(small(schedule=20), out, progress=progress, cancel=ev, generator=gen, run=RunOptions(entropy_every=5, checkpoint_every=5))
+    generate_structures(small(schedule=20), out, progress=progress, cancel=ev, generator=gen,
+                        run=RunOptions(progress_every=5, checkpoint_every=5))
     pt = next((out / ".partial").glob("*.pt"))
     pt.write_text("not a tensor file")
     with pytest.raises(AmorphError, match="cannot be read.*delete"):

@@ -53,7 +53,8 @@ if cuda:
     torch.cuda.synchronize()
 t0 = time.perf_counter()
 timer.start()
-paths = generate_structures(req, work, progress=progress, cancel=cancel, generator=gen, run=RunOptions(checkpoint_every=250))
+paths = generate_structures(req, work, progress=progress, cancel=cancel, generator=gen,
+                            run=RunOptions(checkpoint_every=250))
 timer.cancel()
 if cuda:
     torch.cuda.synchronize()
