@@ -13,4 +13,10 @@ fi
 # tests marked 'isolated' run in their own pytest process first (multi-process training)
 # (exit code 5 = none selected, e.g. when "$@" names other files)
 .venv/bin/python -m pytest -q -m isolated -p no:cacheprovider "$@" || [ $? -eq 5 ]
+# the rest on AMORPH_TEST_WORKERS pytest-xdist workers (default 2; each computes on one thread, tests/conftest.py),
+# whole files per worker so that module fixtures are made once; 1 = one process
+workers=${AMORPH_TEST_WORKERS:-2}
+if [ "$workers" -gt 1 ] && .venv/bin/python -c "import xdist" 2>/dev/null; then
+  exec .venv/bin/python -m pytest -q -m "not isolated" -n "$workers" --dist loadfile "$@"
+fi
 exec .venv/bin/python -m pytest -q -m "not isolated" "$@"
