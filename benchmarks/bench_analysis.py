@@ -61,7 +61,7 @@ def pdf_ase_baseline(atoms):
 def bench(atoms, label, results, out_path, large):
     from vesin import NeighborList
 
-    from amorph_core.analysis import (information_entropy, nbo_at_pores, network_analysis, overlap,
+    from amorph_core.analysis import (information_entropy, network_analysis, overlap,
                                       partial_pdfs, ring_statistics, shortest_distance, voronoi_analysis)
     from amorph_core.analysis.entropy import descriptors
 

@@ -3,7 +3,6 @@ import json
 
 import ase.io
 import numpy as np
-import pytest
 from ase import Atoms
 
 from amorph_core.cli import main
