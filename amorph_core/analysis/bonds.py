@@ -11,6 +11,7 @@ import numpy as np
 from amorph_core.analysis.neighbors import neighbor_pairs
 from amorph_core.errors import AmorphError
 
+#: the Si-O bond length (Å) below which a pair counts as bonded: coordination, rings and pore surfaces alike
 BOND_CUTOFF_A = 2.0
 ANGLE_BINS = 180  # 1-degree bins on 0-180
 

@@ -17,10 +17,10 @@ import math
 
 import numpy as np
 
+from amorph_core.analysis.bonds import BOND_CUTOFF_A
 from amorph_core.analysis.neighbors import check_periodic, neighbor_pairs
 from amorph_core.errors import AmorphError
 
-BOND_CUTOFF_A = 2.0
 #: an effective pore radius (Å) below which the pore has closed: narrower than an oxygen atom, no surface left
 CLOSED_PORE_R_A = 1.5
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from amorph_core.analysis.bonds import BOND_CUTOFF_A
 from amorph_core.analysis.neighbors import check_periodic
 from amorph_core.errors import AmorphError
 
-BOND_CUTOFF_A = 2.0
 DEFINITION = ("shortest-path rings (Franzblau 1991; matscipy.rings) in the Si-O bond graph "
               "(bond: Si-O distance < {cutoff:g} Å), size = number of Si per ring")
 

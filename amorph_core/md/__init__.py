@@ -15,9 +15,6 @@ stages (run_stages, Cancelled), quench (melt-quench), refinement, mechanics (mod
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from amorph_core.errors import AmorphError
 from amorph_core.md.engines import cuda_present, make_engine  # noqa: F401
 from amorph_core.md.mechanics import elastic_moduli, elastic_moduli_md, nve_drift, tensile_test  # noqa: F401
@@ -27,16 +24,16 @@ from amorph_core.md.quench import MeltQuench, melt_quench, random_start  # noqa:
 from amorph_core.md.refinement import refine  # noqa: F401
 from amorph_core.md.stages import Cancelled  # noqa: F401
 
-COST_TABLE = Path(__file__).resolve().parents[2] / "assets" / "md" / "cost_table.json"
-
 
 def cost_table(as_frame: bool = True):
     """Projected cost of one full melt-quench per device, size and cooling rate, from measured MD speed
-    (assets/md/cost_table.json, made by benchmarks/bench_md.py). Columns: device, engine, hardware, n_atoms,
-    cooling_rate_k_ps, steps, s_per_step, hours, unit ('core_h' or 'gpu_h')."""
-    if not COST_TABLE.exists():
-        raise AmorphError(f"MD cost table missing ({COST_TABLE}); run benchmarks/bench_md.py")
-    data = json.loads(COST_TABLE.read_text())
+    (assets/md/cost_table.json, made by benchmarks/bench_md.py, read by amorph_core.costs). Columns: device, engine,
+    hardware, n_atoms, cooling_rate_k_ps, steps, s_per_step, hours, unit ('core_h' or 'gpu_h')."""
+    from amorph_core.costs import read_cost_table
+
+    data = read_cost_table()
+    if data is None:
+        raise AmorphError("MD cost table missing (assets/md/cost_table.json); run benchmarks/bench_md.py")
     if not as_frame:
         return data
     import pandas as pd
