@@ -106,11 +106,14 @@ def main(argv=None):
         with open(report, "w") as fh:  # judged on the CPU while the next schedule samples
             judge = [sys.executable, str(ROOT / "benchmarks/eval_generated.py"), f"{d}/*.extxyz", rate,
                      str(out / f"{sched.name}.json"), "--no-rings"]
-            judges.append((subprocess.Popen(judge, stdout=fh,
-                                            stderr=subprocess.DEVNULL), report))
+            judges.append((subprocess.Popen(judge, stdout=fh, stderr=subprocess.STDOUT), report))
+    failed = []
     for j, report in judges:
-        j.wait()
+        if j.wait() != 0:
+            failed.append(report.name)
         print(report.read_text(), flush=True)
+    if failed:  # a schedule's glasses were made but not judged: say so, with the judge's own words above
+        raise SystemExit(f"judging failed for {', '.join(failed)} (benchmarks/eval_generated.py)")
 
 
 if __name__ == "__main__":
