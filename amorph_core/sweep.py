@@ -148,7 +148,7 @@ def plan_units(requests, out_dir=None) -> list:
     for r, req in enumerate(requests):
         starts = build_starts(req)
         schedule = sampler_for(req)
-        rate = req.conditioning_rate()
+        rate = req.conditioning_rate(warn=False)
         for batch in plan_batches(starts, resolve_device(req.device), req.max_atoms_per_batch):
             units.append(WorkUnit(r, tuple(int(starts[i].info["seed"]) for i in batch),
                                   sum(len(starts[i]) for i in batch), schedule.n_steps))

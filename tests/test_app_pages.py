@@ -757,3 +757,14 @@ def test_every_chart_has_its_numbers_as_csv_and_qn_is_shown():
     qn = _plots.qn_figure({"generated": {"3": 0.1, "4": 0.9}, "MD": {"4": 1.0}})
     assert [list(t.x) for t in qn.data] == [["Q3", "Q4"], ["Q4"]]
     assert [t.marker.color for t in qn.data] == ["#d62728", "#1f77b4"]
+
+
+def test_form_warns_of_an_extrapolated_rate_once():
+    """A cooling rate outside the trained range is one warning on the form, not one per check that reads it."""
+    from amorph_core.generate import GenerationRequest
+    from pages import _requests
+
+    check = _requests.check_generation(GenerationRequest(cooling_rate_k_ps=0.01, n_atoms=192, schedule="draft"),
+                                       cuda_available=False)
+    assert [w for w in check["warnings"] if "extrapolating" in w] == [
+        "cooling rate 0.01 K/ps is outside the reference/training range 0.1..100 K/ps: extrapolating"]

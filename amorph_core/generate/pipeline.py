@@ -19,7 +19,7 @@ from amorph_core.systems import get_system
 
 def build_starts(req: GenerationRequest, cutoff: float = 5.0) -> list:
     """The starting configurations (one per seed) for a request, after validating it."""
-    from amorph_core.structures.density import density_from_rate
+    from amorph_core.structures.density import fit_density_regression
     from amorph_core.structures.starts import porous_start, uniform_start
     from amorph_core.validation import check_generation_request
 
@@ -28,7 +28,8 @@ def build_starts(req: GenerationRequest, cutoff: float = 5.0) -> list:
     rate = req.conditioning_rate()
     density = req.density_g_cm3
     if density is None:
-        density = density_from_rate(rate, sys_.name) if rate is not None else sys_.default_density_g_cm3
+        # the regression at the rate checked above (density_from_rate would check, and warn, again)
+        density = fit_density_regression(sys_.name)(rate) if rate is not None else sys_.default_density_g_cm3
     starts = []
     for seed in req.seeds:
         if req.pore_radius_a is not None:
@@ -108,9 +109,7 @@ def generate_structures(req: GenerationRequest, out_dir, run: RunOptions | None 
     gen = generator or Generator.for_request(req)
     gen.check_guidance(req.rate_guidance)
     starts = build_starts(req, gen.cfg.cutoff)
-    with warnings.catch_warnings():  # build_starts has said it
-        warnings.simplefilter("ignore", AmorphWarning)
-        rate = req.conditioning_rate()
+    rate = req.conditioning_rate(warn=False)  # build_starts has warned
     schedule = resolve_sampler(req.schedule, req.sampler, gen.noise_conditional, sys_.name, rate)
     entropy_every, checkpoint_every, resume = run.entropy_every, run.checkpoint_every, run.resume
     out_dir = Path(out_dir)

@@ -79,10 +79,15 @@ class GenerationRequest:
                 kw[key] = tuple(float(x) for x in kw[key])
         return cls(**kw)
 
-    def conditioning_rate(self) -> float | None:
+    def conditioning_rate(self, warn: bool = True) -> float | None:
         """The cooling rate (K/ps) the model is conditioned on: the request's, checked against the system's range
         (AmorphError when a conditional system has none); None for an unconditional system (a rate given to
-        one is ignored, with an AmorphWarning)."""
+        one is ignored). warn: say so with an AmorphWarning, and warn of a rate outside the trained range (once per
+        request: build_starts does; later look-ups pass warn=False)."""
+        if not warn:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AmorphWarning)
+                return self.conditioning_rate()
         from amorph_core.structures.density import check_rate
 
         sys_ = get_system(self.system)

@@ -96,6 +96,6 @@ def sampler_for(req) -> object:
     sys_ = get_system(req.system)
     cfg = read_config(req.model or DEFAULT_MODELS.get(sys_.name))["config"]
     return resolve_sampler(req.schedule, req.sampler, bool(cfg.get("noise_conditional")), sys_.name,
-                           req.conditioning_rate())
+                           req.conditioning_rate(warn=False))
 
 
