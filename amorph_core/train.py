@@ -92,6 +92,10 @@ class TrainConfig:
             if not self.sigma_min <= lo < hi <= self.sigma_max:
                 raise AmorphError(f"sigma_window must satisfy sigma_min <= lo < hi <= sigma_max (Å); got {lo}, {hi}")
             object.__setattr__(self, "sigma_window", (lo, hi))  # recorded in the checkpoint; a JSON list -> tuple
+        mu, sd = (float(x) for x in self.sigma_lognormal)
+        if not (math.isfinite(mu) and math.isfinite(sd) and sd > 0):
+            raise AmorphError(f"sigma_lognormal must be (mean, sd > 0) of ln(sigma / Å); got {self.sigma_lognormal}")
+        object.__setattr__(self, "sigma_lognormal", (mu, sd))
         if self.sigma_dist not in SIGMA_DISTS:
             raise AmorphError(f"sigma_dist must be one of {', '.join(SIGMA_DISTS)}; got {self.sigma_dist!r}")
         if self.loss_weight not in LOSS_WEIGHTS:

@@ -7,6 +7,7 @@ Judge every point folder (CPU; parallel processes) and collect the table and the
     python benchmarks/quality_cost.py judge OUT [--jobs 8]
     python benchmarks/quality_cost.py report OUT [OUT2 ...] --plot docs/quality_cost.png --json RESULTS.json \
         [--point "LABEL:EVALS:JUDGED.json" ...]      (points judged earlier: a JSON with the judge's "summary")
+        [--rows "EARLIER.json[:NOTE]" ...]           (the rows of an earlier report's --json)
 
 Each point is OUT/<sampler>-<evals>/ with one extxyz per seed (seed, sampler, evaluations and model in its
 header) and OUT/<sampler>-<evals>/timing.json (wall seconds of the whole batch, sampling only).
@@ -20,6 +21,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from amorph_core.generate.sampling import SAMPLERS
 
 #: the judge's numbers shown in the table and plot (summary key, label)
 METRICS = (("gen_Si_not_4fold_pct", "Si not 4-fold %"), ("gen_O_not_2fold_pct", "O not 2-fold %"),
@@ -73,8 +76,10 @@ def _points(outs):
             per = rep["per_structure"]
             sampler = per[0].get("sampler", "paper")
             evals = int(per[0].get("network_evals", per[0].get("n_steps", 0)))
+            model = per[0].get("model")
             rows.append({"point": f.parent.name, "sampler": sampler, "evals": evals, "n": rep["n_generated"],
-                         "model": per[0].get("model"), "wall_s_batch": timing.get("wall_s"),
+                         "series": f"{sampler}, {Path(model).name}" if model else sampler,
+                         "model": model, "wall_s_batch": timing.get("wall_s"),
                          **{k: rep["summary"].get(k) for k, _ in METRICS},
                          **{"ref_" + k[4:]: rep["summary"].get("ref_" + k[4:]) for k, _ in METRICS
                             if k.startswith("gen_")},
@@ -88,21 +93,32 @@ def _extra_points(specs):
     for spec in specs or []:
         label, evals, path = spec.split(":", 2)
         summ = json.loads(Path(path).read_text())["summary"]
-        rows.append({"point": label, "sampler": label, "evals": int(evals), "n": summ.get("n_generated"),
+        rows.append({"point": label, "sampler": label, "series": label, "evals": int(evals), "n": summ.get("n_generated"),
                      "model": None, "wall_s_batch": None, **{k: summ.get(k) for k, _ in METRICS},
                      "ref_overlap_sim_sim": summ.get("overlap_sim_sim_mean"),
                      "ref_entropy_nats": summ.get("ref_entropy_nats_mean"), "source": path})
     return rows
 
 
+def _earlier_rows(specs):
+    """Rows of an earlier report's JSON ('PATH' or 'PATH:NOTE', NOTE appended to each series name)."""
+    rows = []
+    for spec in specs or []:
+        path, _, note = spec.partition(":")
+        for r in json.loads(Path(path).read_text()):
+            series = r.get("series") or (f"{r['sampler']}, {Path(r['model']).name}" if r.get("model") else r["sampler"])
+            rows.append({**r, "series": f"{series} {note}".strip(), "source": r.get("source", path)})
+    return rows
+
+
 def report(args):
-    rows = _points(args.outs) + _extra_points(args.point)
-    head = "| sampler | evals | n | " + " | ".join(lbl for _, lbl in METRICS) + " |"
+    rows = _points(args.outs) + _extra_points(args.point) + _earlier_rows(args.rows)
+    head = "| series | evals | n | " + " | ".join(lbl for _, lbl in METRICS) + " |"
     print(head)
     print("|" + "---|" * (3 + len(METRICS)))
     for r in rows:
         vals = " | ".join("-" if r[k] is None else f"{r[k]:.3f}" for k, _ in METRICS)
-        print(f"| {r['sampler']} | {r['evals']} | {r['n']} | {vals} |")
+        print(f"| {r['series']} | {r['evals']} | {r['n']} | {vals} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     if args.plot:
@@ -113,11 +129,11 @@ def report(args):
 
         fig, axes = plt.subplots(2, 4, figsize=(16, 7))
         for ax, (k, lbl) in zip(axes.flat, METRICS):
-            for sampler in sorted({r["sampler"] for r in rows}):
-                pts = [(r["evals"], r[k]) for r in rows if r["sampler"] == sampler and r[k] is not None]
+            for series in sorted({r["series"] for r in rows}):
+                pts = sorted((r["evals"], r[k]) for r in rows if r["series"] == series and r[k] is not None)
                 if pts:
                     x, y = zip(*pts)
-                    ax.plot(x, y, "o-" if len(pts) > 1 else "s", label=sampler, markersize=5 if len(pts) > 1 else 9)
+                    ax.plot(x, y, "o-" if len(pts) > 1 else "s", label=series, markersize=5 if len(pts) > 1 else 9)
             ref = next((r for r in (rows[0].get("ref_" + k[4:]) if k.startswith("gen_") else None,) if r), None)
             if k == "overlap_gen_sim_mean":
                 ref = rows[0].get("ref_overlap_sim_sim")
@@ -140,7 +156,7 @@ def main(argv=None):
     g = sub.add_parser("generate")
     g.add_argument("out")
     g.add_argument("--model", required=True)
-    g.add_argument("--sampler", default="heun", choices=["paper", "heun", "pc"])
+    g.add_argument("--sampler", default="heun", choices=[s for s in SAMPLERS if s != "auto"])
     g.add_argument("--evals", default="25,50,100,200,500,1000")
     g.add_argument("--seeds", default="0-11")
     g.add_argument("--atoms", type=int, default=3000)
@@ -155,6 +171,8 @@ def main(argv=None):
     r.add_argument("--plot", default=None)
     r.add_argument("--json", default=None)
     r.add_argument("--point", action="append", help="LABEL:EVALS:JUDGED.json, a point judged earlier")
+    r.add_argument("--rows", action="append", help="PATH[:NOTE], the rows of an earlier report's --json (NOTE "
+                                                     "appended to their series names)")
     args = p.parse_args(argv)
     {"generate": generate, "judge": judge, "report": report}[args.cmd](args)
 

@@ -413,9 +413,27 @@ def test_train_from_a_weights_only_checkpoint_and_no_overwrite(tmp_path):
     with pytest.raises(AmorphError, match="diverged"):
         train(wild, out, log=lambda *a: None)
     assert (out / "model.pt").read_bytes() == model_pt
-    for bad in (dict(lr=-0.1), dict(lr_min=1.0, lr=1e-3), dict(sigma_min=0.0), dict(ema_decay=1.0), dict(steps=0)):
+    for bad in (dict(lr=-0.1), dict(lr_min=1.0, lr=1e-3), dict(sigma_min=0.0), dict(ema_decay=1.0), dict(steps=0),
+                dict(sigma_lognormal=(-0.6, 0.0)), dict(sigma_lognormal=(float("nan"), 1.0))):
         with pytest.raises(AmorphError):
             TrainConfig(**bad)
+
+
+def test_lognormal_noise_levels_follow_their_parameters():
+    """--sigma-lognormal MU SD: ln(sigma) ~ N(MU, SD^2) clipped to the range, recorded as given."""
+    import numpy as np
+
+    from amorph_core.cli import build_parser
+    from amorph_core.train import TrainConfig, sample_sigmas
+
+    cfg = TrainConfig(sigma_dist="lognormal", sigma_lognormal=[-0.6, 0.9], sigma_min=0.002, sigma_max=2.5)
+    assert cfg.sigma_lognormal == (-0.6, 0.9)
+    s = sample_sigmas(np.random.default_rng(0), cfg, 20000)
+    assert s.min() >= 0.002 and s.max() <= 2.5
+    assert np.median(s) == pytest.approx(np.exp(-0.6), rel=0.03)  # the default (-1.4, 1.2) has median 0.25 Å
+    args = build_parser().parse_args(["train", "--out", "x", "--sigma-dist", "lognormal", "--sigma-lognormal",
+                                      "-0.6", "0.9"])
+    assert tuple(args.sigma_lognormal) == (-0.6, 0.9)
 
 
 def test_loss_weights():

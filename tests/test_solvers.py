@@ -59,12 +59,12 @@ def test_heun_counts_its_evaluations_and_is_deterministic():
     assert torch.equal(a.positions, b.positions)
 
 
-@pytest.mark.parametrize("kind", ["pc", "heun-churn", "ancestral"])
+@pytest.mark.parametrize("kind", ["pc", "heun-churn", "ancestral", "renoise"])
 def test_stochastic_solvers_are_batch_independent_and_seeded(kind):
     """A structure's result depends on its own seed only, not on its batch-mates (per-structure noise and
     per-structure Langevin step sizes)."""
     solver = {"pc": Solver("pc", 21), "heun-churn": Solver("heun", 21, churn=5.0),
-              "ancestral": Solver("ancestral", 21)}[kind]
+              "ancestral": Solver("ancestral", 21), "renoise": Solver("renoise", 21, sigma_max=1.0)}[kind]
     both = run_solver(gaussian_batch(2, 300), exact_denoiser(), solver, gens([3, 4]))
     one = gaussian_batch(2, 300)
     first = BatchState(one.positions[:300], one.cells[:1], one.species[:300], one.batch[:300], (0, 300), None)
@@ -75,7 +75,8 @@ def test_stochastic_solvers_are_batch_independent_and_seeded(kind):
     assert not torch.allclose(again.positions[300:], both.positions[300:])
 
 
-@pytest.mark.parametrize("solver", [Solver("pc", 31), Solver("heun", 31, churn=5.0)], ids=["pc", "heun-churn"])
+@pytest.mark.parametrize("solver", [Solver("pc", 31), Solver("heun", 31, churn=5.0), Solver("renoise", 31)],
+                         ids=["pc", "heun-churn", "renoise"])
 def test_cancelled_and_resumed_equals_uninterrupted(solver):
     full = run_solver(gaussian_batch(2, 200), exact_denoiser(), solver, gens([0, 1]))
     cancel = threading.Event()
@@ -95,6 +96,37 @@ def test_cancelled_and_resumed_equals_uninterrupted(solver):
         gen.set_state(st)
     rest = run_solver(exc.value.state, exact_denoiser(), solver, g2, start_step=exc.value.step)
     assert torch.equal(rest.positions, full.positions)
+
+
+def test_renoise_is_the_papers_update_told_the_noise_level():
+    """Each step tells the model the noise the previous step added (the first: sigma_max), one evaluation per
+    step; the added noise falls linearly to zero with the paper's 1/30 clean steps; a window puts more steps in
+    its band. With the exact denoiser the update (posterior mean + fresh noise) keeps ~0.7 of the data's spread:
+    annealed Langevin at the paper's temperature, not an exact sampler (an exact one gives 1.0)."""
+    calls = []
+    solver = Solver("renoise", 60, sigma_max=1.0)
+    out = run_solver(gaussian_batch(sigma_max=1.0), exact_denoiser(calls=calls), solver, gens([0, 1]))
+    told, added = solver.renoise_levels()
+    assert len(calls) == solver.evals_used == 60
+    assert calls[0] == 1.0 and np.allclose(calls[1:], np.maximum(added[:-1], solver.sigma_min))
+    # as the paper's schedule: the noisy fall ends at 0, then round(60 / 30) clean steps
+    assert added[0] == 1.0 and np.all(np.diff(added) <= 0) and np.sum(added == 0) == 2 + 1
+    sd = float((out.positions - CENTER).std())
+    assert 0.6 < sd < 0.8, sd
+    windowed = Solver("renoise", 60, sigma_max=1.0, window=(0.1, 0.45, 4.0)).renoise_levels()[1]
+    band = lambda a: int(np.sum((a > 0.1) & (a < 0.45)))  # noqa: E731
+    assert band(windowed) > 1.5 * band(added)  # 4x the density there, at the same number of steps
+
+
+def test_renoise_starts_at_the_papers_level_with_the_systems_window():
+    from amorph_core.generate.sampling import RENOISE_SIGMA_MAX, WINDOW_FACTOR, resolve_sampler
+    from amorph_core.systems import get_system
+
+    s = resolve_sampler(100, "renoise", True, "sio2", 1.0)
+    assert s.sigma_max == RENOISE_SIGMA_MAX and s.window == (*get_system("sio2").freeze_window_a, WINDOW_FACTOR)
+    assert resolve_sampler(100, "renoise", True, "cuzr", None).window == ()
+    with pytest.raises(AmorphError, match="noise-blind"):
+        resolve_sampler(100, "renoise", False, "sio2", 1.0)
 
 
 def test_solver_arguments_are_checked():
@@ -121,7 +153,7 @@ def test_generate_with_a_noise_conditional_model(tmp_path):
     save_checkpoint(tmp_path / "blind", tiny_model(torch.float32, elements=("Si", "O")))
     req = GenerationRequest(cooling_rate_k_ps=1.0, n_atoms=96, seeds=(0,), schedule=9, device="cpu",
                             model=str(tmp_path / "nc"))
-    for sampler in ("heun", "pc"):
+    for sampler in ("heun", "pc", "renoise"):
         from dataclasses import replace
 
         p1 = generate_structures(replace(req, sampler=sampler), tmp_path / sampler)[0]

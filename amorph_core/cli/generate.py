@@ -47,10 +47,11 @@ def add_parser(sub):
                         "paper's steps with a slower passage where the glass freezes; matched times it by the "
                         "cooling rate), fast, quick, draft, no-noise, or a number of steps; NAME:pP bends the "
                         "noise fall to power P, NAME:wLO-HIxF gives F x the steps per Å between LO and HI Å. "
-                        "Solvers (--sampler heun|pc|ancestral): a number, e.g. 50, 100, 200 (default 200)")
-    p.add_argument("--sampler", default="auto", choices=["auto", "paper", "heun", "pc", "ancestral"],
+                        "Solvers (--sampler heun|pc|ancestral|renoise): a number, e.g. 50, 100, 200 (default 200)")
+    p.add_argument("--sampler", default="auto", choices=["auto", "paper", "heun", "pc", "ancestral", "renoise"],
                    help="paper: the paper's sampler (noise-blind models); heun: probability-flow ODE, pc: reverse "
-                        "SDE predictor-corrector, ancestral: DDPM's ancestral steps (noise-conditional models); "
+                        "SDE predictor-corrector, ancestral: DDPM's ancestral steps, renoise: the paper's update told the "
+                        "noise level (noise-conditional models); "
                         "auto (default): by the model's kind")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--model", default=None, help="model name under assets/models or a checkpoint directory")

@@ -23,7 +23,11 @@ def add_parser(sub):
                    choices=["uniform", "loguniform", "mixture", "window", "lognormal"],
                    help="noise levels per structure: U(0.001, 0.75) Å as in the paper (default), log-uniform, "
                         "a 50/50 mixture of the two, window: half from U(0.1, 0.45) Å, where a-SiO2 freezes, or "
-                        "lognormal: EDM's ln(sigma) ~ N(-1.4, 1.2^2) (median 0.25 Å), clipped to the range")
+                        "lognormal: EDM's ln(sigma) ~ N(MU, SD^2) (--sigma-lognormal; default -1.4 1.2, median 0.25 Å), "
+                        "clipped to the range")
+    p.add_argument("--sigma-lognormal", type=float, nargs=2, default=(-1.4, 1.2), metavar=("MU", "SD"),
+                   help="mean and sd of ln(sigma / Å) for --sigma-dist lognormal (e.g. -0.6 0.9: median 0.55 Å, "
+                        "where a-SiO2's network forms)")
     p.add_argument("--sigma-min", type=float, default=0.001, help="smallest training noise level in Å")
     p.add_argument("--sigma-max", type=float, default=0.75, help="largest training noise level in Å (the "
                                                                  "paper: 0.75; noise-conditional models: 2.5)")
@@ -52,7 +56,7 @@ def run(args):
                       max_minutes=args.max_minutes, device=args.device, max_structures=args.max_structures,
                       model=model, seed=args.seed, sigma_dist=args.sigma_dist, loss_weight=args.loss_weight,
                       sigma_min=args.sigma_min, sigma_max=args.sigma_max, noise_conditional=args.noise_conditional,
-                      schedule_start=args.schedule_start,
+                      schedule_start=args.schedule_start, sigma_lognormal=tuple(args.sigma_lognormal),
                       val_every=max(1, min(500, args.steps)), ckpt_every=max(1, min(1000, args.steps)),
                       warmup=min(200, max(1, (args.steps - args.schedule_start) // 10)))
     train(cfg, args.out, resume=not args.no_resume)

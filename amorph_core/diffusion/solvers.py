@@ -11,6 +11,11 @@ D(x; sigma) = x - d is the denoised estimate and the score is -d / sigma^2. Nois
 - 'pc': the reverse-time SDE with predictor-corrector (Song et al. 2021, VE SDE): an Euler-Maruyama predictor
   x <- x - (sigma_i^2 - sigma_j^2) d/sigma_i^2 + sqrt(sigma_i^2 - sigma_j^2) z, then Langevin corrector steps at
   sigma_j with step size from a signal-to-noise ratio (per structure), then one last denoising step.
+- 'renoise': the paper's update told the noise level: x <- x - d(x; sigma_in) + sigma_out z, sigma_out falling as
+  the paper's schedule does (linearly from sigma_max, here 1 Å, with 1/30 of the evaluations clean at the end;
+  `window` gives a band of levels more steps, diffusion.schedules), sigma_in the noise the previous step added
+  (floored at sigma_min). Annealed Langevin at the paper's temperature: robust where the ODE needs a start on the
+  data's noisy distribution. 1 evaluation per step.
 - 'ancestral': DDPM's ancestral step for this (variance-exploding) process: x_j drawn from q(x_j | x_i, x0 = D),
   x <- x - (1 - r^2) d + sigma_j sqrt(1 - r^2) z with r = sigma_j / sigma_i. 1 evaluation per level.
 
@@ -26,14 +31,15 @@ import torch
 
 from amorph_core.diffusion.sampler import BatchState, _noise, run_steps, wrap_positions
 
-SOLVERS = ("heun", "pc", "ancestral")
+SOLVERS = ("heun", "pc", "ancestral", "renoise")
 MIN_EVALS, MAX_EVALS = 3, 100_000
 
 
 @dataclass(frozen=True)
 class Solver:
-    """kind ('heun' | 'pc' | 'ancestral'), n_evals (network evaluations, the cost), the noise range (Å) and its
-    spacing rho; churn (heun: EDM's S_churn, 0 = the deterministic ODE); snr and n_corrector (pc)."""
+    """kind ('heun' | 'pc' | 'ancestral' | 'renoise'), n_evals (network evaluations, the cost), the noise range (Å)
+    and its spacing rho; churn (heun: EDM's S_churn, 0 = the deterministic ODE); snr and n_corrector (pc);
+    window (renoise): (lo, hi, factor), factor times the steps per Å between lo and hi Å, or ()."""
 
     kind: str
     n_evals: int
@@ -43,6 +49,7 @@ class Solver:
     churn: float = 0.0
     snr: float = 0.15
     n_corrector: int = 1
+    window: tuple = ()
 
     def __post_init__(self):
         if self.kind not in SOLVERS:
@@ -62,14 +69,14 @@ class Solver:
         """Noise levels visited (sigma_max ... sigma_min)."""
         if self.kind == "heun":  # N levels -> 2 (N - 1) + 1 evaluations
             return max(2, (self.n_evals + 1) // 2)
-        if self.kind == "ancestral":
+        if self.kind in ("ancestral", "renoise"):
             return self.n_evals
         return max(2, (self.n_evals - 1) // (1 + self.n_corrector) + 1)  # (N - 1)(1 + corr) + 1
 
     @property
     def evals_used(self) -> int:
         n = self.n_levels
-        if self.kind == "ancestral":
+        if self.kind in ("ancestral", "renoise"):
             return n
         return 2 * (n - 1) + 1 if self.kind == "heun" else (n - 1) * (1 + self.n_corrector) + 1
 
@@ -84,6 +91,17 @@ class Solver:
         i = np.arange(n) / (n - 1)
         lo, hi = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
         return np.append((hi + i * (lo - hi)) ** self.rho, 0.0)
+
+
+    def renoise_levels(self) -> tuple:
+        """'renoise': (sigma_in, sigma_out) per step (Å): the level the model is told, the noise then added."""
+        from amorph_core.diffusion.schedules import Schedule
+
+        clean = max(1, round(self.n_evals / 30))
+        out = Schedule("renoise", self.n_evals - clean, clean, sigma_start=self.sigma_max, sigma_end=0.0,
+                       window=tuple(self.window)).sigmas()
+        told = np.maximum(np.concatenate([[self.sigma_max], out[:-1]]), self.sigma_min)
+        return told, out
 
 
 def _per_structure(values: torch.Tensor, state: BatchState) -> torch.Tensor:
@@ -149,7 +167,16 @@ def solver_step(solver: Solver, predict):
             x = x + s_next * keep ** 0.5 * _noise(state, generators)
         return moved(state, x)
 
-    return {"heun": heun, "pc": pc, "ancestral": ancestral}[solver.kind]
+    if solver.kind == "renoise":
+        told, added = solver.renoise_levels()
+
+    def renoise(t, state, generators):
+        x = state.positions - predict(state, float(told[t]))
+        if added[t] > 0:
+            x = x + float(added[t]) * _noise(state, generators)
+        return moved(state, x)
+
+    return {"heun": heun, "pc": pc, "ancestral": ancestral, "renoise": renoise}[solver.kind]
 
 
 @torch.no_grad()

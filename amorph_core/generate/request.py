@@ -24,7 +24,7 @@ class GenerationRequest:
     rate_guidance: w >= 0; each step moves by d(rate) + w (d(rate) - d(1 K/ps)), d the model's displacement:
     w > 0 strengthens the cooling rate's effect (guidance, conditional models only; 0 = the paper's sampler).
     tf32: TF32 matrix products on a CUDA GPU (faster; other rounding, so another trajectory for the same seed).
-    sampler: 'paper' (the paper's sampler; noise-blind models), 'heun', 'pc' or 'ancestral' (solvers for
+    sampler: 'paper' (the paper's sampler; noise-blind models), 'heun', 'pc', 'ancestral' or 'renoise' (solvers for
     noise-conditional models, diffusion.solvers: schedule is then the number of network evaluations), or 'auto'
     (the model's kind: DEFAULT_SOLVER for a noise-conditional model, else 'paper').
     """

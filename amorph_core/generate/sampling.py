@@ -56,7 +56,9 @@ def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
 #: the solver and number of network evaluations a noise-conditional model uses unless told otherwise
 DEFAULT_SOLVER = "heun"
 DEFAULT_EVALS = 200
-SAMPLERS = ("auto", "paper", "heun", "pc", "ancestral")
+SAMPLERS = ("auto", "paper", "heun", "pc", "ancestral", "renoise")
+#: where the renoise solver starts (Å): the paper's first noise level
+RENOISE_SIGMA_MAX = 1.0
 
 
 def resolve_sampler(schedule, sampler: str, noise_conditional: bool, system: str, rate_k_ps: float | None):
@@ -69,7 +71,7 @@ def resolve_sampler(schedule, sampler: str, noise_conditional: bool, system: str
         sampler = DEFAULT_SOLVER if noise_conditional else "paper"
     if sampler == "paper":
         if noise_conditional:
-            raise AmorphError("this model is told the noise level: use a solver (--sampler heun, pc or ancestral); the "
+            raise AmorphError("this model is told the noise level: use a solver (--sampler heun, pc, ancestral or renoise); the "
                               "paper's sampler needs a noise-blind model such as sio2-cond-hq4")
         return resolve_schedule("paper" if schedule == "auto" else schedule, system, rate_k_ps)
     if not noise_conditional:
@@ -85,6 +87,10 @@ def resolve_sampler(schedule, sampler: str, noise_conditional: bool, system: str
     n = int(schedule)
     if not MIN_EVALS <= n <= MAX_EVALS:
         raise AmorphError(f"number of network evaluations must be {MIN_EVALS}..{MAX_EVALS}, got {n}")
+    if sampler == "renoise":  # the paper's start and, where the system has one, its freezing window
+        window = get_system(system).freeze_window_a
+        return Solver(sampler, n, sigma_max=RENOISE_SIGMA_MAX,
+                      window=(*window, WINDOW_FACTOR) if window is not None else ())
     return Solver(sampler, n)
 
 
