@@ -101,13 +101,16 @@ def _extra_points(specs):
 
 
 def _earlier_rows(specs):
-    """Rows of an earlier report's JSON ('PATH' or 'PATH:NOTE', NOTE appended to each series name)."""
+    """Rows of an earlier report's JSON ('PATH' or 'PATH:NOTE', NOTE appended to the names of its generated
+    series, not to its --point rows)."""
     rows = []
     for spec in specs or []:
         path, _, note = spec.partition(":")
         for r in json.loads(Path(path).read_text()):
             series = r.get("series") or (f"{r['sampler']}, {Path(r['model']).name}" if r.get("model") else r["sampler"])
-            rows.append({**r, "series": f"{series} {note}".strip(), "source": r.get("source", path)})
+            if r.get("model"):
+                series = f"{series} {note}".strip()
+            rows.append({**r, "series": series, "source": r.get("source", path)})
     return rows
 
 
@@ -167,7 +170,7 @@ def main(argv=None):
     j.add_argument("--rate", type=float, default=1.0)
     j.add_argument("--jobs", type=int, default=4)
     r = sub.add_parser("report")
-    r.add_argument("outs", nargs="+")
+    r.add_argument("outs", nargs="*")
     r.add_argument("--plot", default=None)
     r.add_argument("--json", default=None)
     r.add_argument("--point", action="append", help="LABEL:EVALS:JUDGED.json, a point judged earlier")
