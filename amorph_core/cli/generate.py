@@ -52,7 +52,7 @@ def add_parser(sub):
                    help="paper: the paper's sampler (noise-blind models); heun: probability-flow ODE, pc: reverse "
                         "SDE predictor-corrector, ancestral: DDPM's ancestral steps, renoise: the paper's update told the "
                         "noise level (noise-conditional models); "
-                        "auto (default): by the model's kind")
+                        "auto (default): paper for a noise-blind model, renoise for a noise-conditional one")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--model", default=None, help="model name under assets/models or a checkpoint directory")
     p.add_argument("--mode", default="auto", choices=["auto", "eager", "segment", "graph", "compile", "compile-graph"],

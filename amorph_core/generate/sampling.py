@@ -53,8 +53,9 @@ def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
     return replace(s, name=f"{schedule}-w{lo:g}-{hi:g}x{f:g}", description=SCHEDULES[schedule].description)
 
 
-#: the solver and number of network evaluations a noise-conditional model uses unless told otherwise
-DEFAULT_SOLVER = "heun"
+#: the solver and number of network evaluations a noise-conditional model uses unless told otherwise: renoise,
+#: the only one that makes glasses with sio2-cond-nc (BENCHMARKS.md, "Generation quality vs cost")
+DEFAULT_SOLVER = "renoise"
 DEFAULT_EVALS = 200
 SAMPLERS = ("auto", "paper", "heun", "pc", "ancestral", "renoise")
 #: where the renoise solver starts (Å): the paper's first noise level
