@@ -131,7 +131,9 @@ def test_renoise_starts_at_the_papers_level_with_the_systems_window():
 
 def test_solver_arguments_are_checked():
     for bad in (dict(kind="euler", n_evals=50), dict(kind="heun", n_evals=2), dict(kind="pc", n_evals=50,
-                                                                                    sigma_min=3.0)):
+                                                                                    sigma_min=3.0),
+                dict(kind="renoise", n_evals=50, sigma_max=1.0, window=(0.1, 1.5, 4.0)),
+                dict(kind="renoise", n_evals=50, sigma_max=1.0, window=(0.1, 0.45, 0.0))):
         with pytest.raises(ValueError):
             Solver(**bad)
     s = Solver("pc", 100)

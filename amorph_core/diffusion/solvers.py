@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from amorph_core.diffusion.sampler import BatchState, _noise, run_steps, wrap_positions
+from amorph_core.diffusion.schedules import MAX_WINDOW, MIN_WINDOW, Schedule
 
 SOLVERS = ("heun", "pc", "ancestral", "renoise")
 MIN_EVALS, MAX_EVALS = 3, 100_000
@@ -58,6 +59,12 @@ class Solver:
             raise ValueError(f"network evaluations must be {MIN_EVALS}..{MAX_EVALS}, got {self.n_evals}")
         if not 0 < self.sigma_min < self.sigma_max:
             raise ValueError("noise range must satisfy 0 < sigma_min < sigma_max")
+        if self.window:
+            lo, hi, f = (float(x) for x in self.window)
+            if not (0 <= lo < hi <= self.sigma_max and MIN_WINDOW <= f <= MAX_WINDOW):
+                raise ValueError(f"window must be (lo, hi, factor) with 0 <= lo < hi <= sigma_max and factor in "
+                                 f"{MIN_WINDOW:g}..{MAX_WINDOW:g}, got {self.window}")
+            object.__setattr__(self, "window", (lo, hi, f))
 
     @property
     def name(self) -> str:
@@ -92,11 +99,8 @@ class Solver:
         lo, hi = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
         return np.append((hi + i * (lo - hi)) ** self.rho, 0.0)
 
-
     def renoise_levels(self) -> tuple:
         """'renoise': (sigma_in, sigma_out) per step (Å): the level the model is told, the noise then added."""
-        from amorph_core.diffusion.schedules import Schedule
-
         clean = max(1, round(self.n_evals / 30))
         out = Schedule("renoise", self.n_evals - clean, clean, sigma_start=self.sigma_max, sigma_end=0.0,
                        window=tuple(self.window)).sigmas()
@@ -167,8 +171,7 @@ def solver_step(solver: Solver, predict):
             x = x + s_next * keep ** 0.5 * _noise(state, generators)
         return moved(state, x)
 
-    if solver.kind == "renoise":
-        told, added = solver.renoise_levels()
+    told, added = solver.renoise_levels() if solver.kind == "renoise" else (None, None)
 
     def renoise(t, state, generators):
         x = state.positions - predict(state, float(told[t]))
