@@ -38,10 +38,11 @@ LONG_JOB_S = 600.0
 
 
 def default_schedule(names) -> str:
-    """The quickest useful preset: 'draft' on a CPU (the form shows its measured time); on a GPU the paper's schedule
-    (about 21 s for 3,000 atoms with the default model on an H100 with CUDA graphs, and the best measured
-    quality; BENCHMARKS.md)."""
-    for want in (("paper", "fast") if _has_cuda() else ("draft", "quick")):
+    """The quickest useful preset: on a CPU 'draft-window' where the system has it (half the defects of 'draft' for
+    twice its time, 12 glasses of 648 atoms; BENCHMARKS.md), else 'draft' (the form shows the estimated time); on
+    a GPU the paper's schedule (about 21 s for 3,000 atoms with the default model on an H100 with CUDA graphs, and
+    the best measured quality; BENCHMARKS.md)."""
+    for want in (("paper", "fast") if _has_cuda() else ("draft-window", "draft", "quick")):
         if want in names:
             return want
     return names[0]

@@ -17,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "docs" / "screenshots"
+#: the schedule a CPU server's form starts with for a-SiO2 ('draft-window'), as recorded in the glass's file
+CPU_DEFAULT = "draft-window-w0.1-0.45x4"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -241,13 +243,13 @@ def test_generate_view_download_and_screenshots(server, browser, model_arg):
     from amorph_core.structures import read_structure
 
     atoms = read_structure(files[0])
-    assert len(atoms) == 192 and int(atoms.info["seed"]) == 0 and atoms.info["schedule"] == "draft"
+    assert len(atoms) == 192 and int(atoms.info["seed"]) == 0 and atoms.info["schedule"] == CPU_DEFAULT
     click_button(drv, "lammps-data")
     data = wait_download(drv, ".data")
     assert data, "no LAMMPS data download arrived"
     head = data[0].read_text().splitlines()[0]
-    assert '"seed": 0' in head and '"schedule": "draft"' in head, head
-    assert data[0].name.startswith("sio2_192at_1Kps_draft_seed0_job"), data[0].name
+    assert '"seed": 0' in head and f'"schedule": "{CPU_DEFAULT}"' in head, head
+    assert data[0].name.startswith(f"sio2_192at_1Kps_{CPU_DEFAULT}_seed0_job"), data[0].name
     from ase.io import read as ase_read
 
     back = ase_read(data[0], format="lammps-data", atom_style="charge")

@@ -45,8 +45,8 @@ def add_parser(sub):
                    help="network evaluations per glass (the cost). The paper's sampler: paper (2900 noisy + 100 "
                         "clean steps; the default for noise-blind models), window or matched (a-SiO2: the "
                         "paper's steps with a slower passage where the glass freezes; matched times it by the "
-                        "cooling rate), fast, quick, draft, no-noise, or a number of steps; NAME:pP bends the "
-                        "noise fall to power P, NAME:wLO-HIxF gives F x the steps per Å between LO and HI Å. "
+                        "cooling rate; draft-window: 200 such steps, the CPU preset), fast, quick, draft, "
+                        "no-noise, or a number of steps; NAME:pP bends the noise fall to power P, NAME:wLO-HIxF gives F x the steps per Å between LO and HI Å. "
                         "Solvers (--sampler heun|pc|ancestral|renoise): a number, e.g. 50, 100, 200 (default 200)")
     p.add_argument("--sampler", default="auto", choices=["auto", "paper", "heun", "pc", "ancestral", "renoise"],
                    help="paper: the paper's sampler (noise-blind models); heun: probability-flow ODE, pc: reverse "
