@@ -59,8 +59,8 @@ def test_system_schedules():
     """'window' and 'matched' resolve per system and cooling rate; slower cooling = more freezing-window steps."""
     from amorph_core.generate import SCHEDULES, resolve_schedule, schedules_for
 
-    assert {"paper", "window", "matched"} <= set(SCHEDULES) == set(schedules_for("sio2"))
-    assert "paper" in schedules_for("cuzr") and not {"window", "matched"} & set(schedules_for("cuzr"))
+    assert {"paper", "window", "matched", "draft-window"} <= set(SCHEDULES) == set(schedules_for("sio2"))
+    assert "paper" in schedules_for("cuzr") and not {"window", "matched", "draft-window"} & set(schedules_for("cuzr"))
     def window_steps(s):
         sig = s.sigmas()[:s.n_noisy]
         return int(((sig >= 0.1) & (sig <= 0.45)).sum())
@@ -73,7 +73,12 @@ def test_system_schedules():
     m1 = resolve_schedule("matched", "sio2", 1.0)
     assert m1.name == "matched-w0.1-0.45x1.7" and m1.n_steps == 3000
     assert resolve_schedule("paper", "sio2", 1.0) == get_schedule("paper")
-    for bad in (("matched", "cuzr", None), ("window", "cuzr", None)):
+    # the CPU preset is exactly the measured '200:w0.1-0.45x4' (BENCHMARKS.md), under its own name
+    dw = resolve_schedule("draft-window", "sio2", 1.0)
+    assert dw.name == "draft-window-w0.1-0.45x4" and dw.n_steps == 200
+    assert np.array_equal(dw.sigmas(), get_schedule("200:w0.1-0.45x4").sigmas())
+    assert window_steps(dw) > 1.9 * window_steps(get_schedule(200))
+    for bad in (("matched", "cuzr", None), ("window", "cuzr", None), ("draft-window", "cuzr", None)):
         with pytest.raises(AmorphError, match="a-SiO2 only"):
             resolve_schedule(*bad)
 
