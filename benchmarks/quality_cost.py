@@ -67,6 +67,11 @@ def judge(args):
             print(f"{name}: {'ok' if rc == 0 else f'failed ({rc})'}", flush=True)
 
 
+def _series(sampler, model) -> str:
+    """A curve's name: its sampler and its model's folder name."""
+    return f"{sampler}, {Path(model).name}" if model else sampler
+
+
 def _points(outs):
     rows = []
     for out in outs:
@@ -78,7 +83,7 @@ def _points(outs):
             evals = int(per[0].get("network_evals", per[0].get("n_steps", 0)))
             model = per[0].get("model")
             rows.append({"point": f.parent.name, "sampler": sampler, "evals": evals, "n": rep["n_generated"],
-                         "series": f"{sampler}, {Path(model).name}" if model else sampler,
+                         "series": _series(sampler, model),
                          "model": model, "wall_s_batch": timing.get("wall_s"),
                          **{k: rep["summary"].get(k) for k, _ in METRICS},
                          **{"ref_" + k[4:]: rep["summary"].get("ref_" + k[4:]) for k, _ in METRICS
@@ -93,7 +98,8 @@ def _extra_points(specs):
     for spec in specs or []:
         label, evals, path = spec.split(":", 2)
         summ = json.loads(Path(path).read_text())["summary"]
-        rows.append({"point": label, "sampler": label, "series": label, "evals": int(evals), "n": summ.get("n_generated"),
+        rows.append({"point": label, "sampler": label, "series": label, "evals": int(evals),
+                     "n": summ.get("n_generated"),
                      "model": None, "wall_s_batch": None, **{k: summ.get(k) for k, _ in METRICS},
                      "ref_overlap_sim_sim": summ.get("overlap_sim_sim_mean"),
                      "ref_entropy_nats": summ.get("ref_entropy_nats_mean"), "source": path})
@@ -107,7 +113,7 @@ def _earlier_rows(specs):
     for spec in specs or []:
         path, _, note = spec.partition(":")
         for r in json.loads(Path(path).read_text()):
-            series = r.get("series") or (f"{r['sampler']}, {Path(r['model']).name}" if r.get("model") else r["sampler"])
+            series = r.get("series") or _series(r["sampler"], r.get("model"))
             if r.get("model"):
                 series = f"{series} {note}".strip()
             rows.append({**r, "series": series, "source": r.get("source", path)})

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from amorph_core.errors import AmorphWarning
 from amorph_core.generate.request import RunOptions
+from amorph_core.generate.sampling import SAMPLERS
 
 
 def _floats(text, n, what):
@@ -46,12 +47,13 @@ def add_parser(sub):
                         "clean steps; the default for noise-blind models), window or matched (a-SiO2: the "
                         "paper's steps with a slower passage where the glass freezes; matched times it by the "
                         "cooling rate; draft-window: 200 such steps, the CPU preset), fast, quick, draft, "
-                        "no-noise, or a number of steps; NAME:pP bends the noise fall to power P, NAME:wLO-HIxF gives F x the steps per Å between LO and HI Å. "
+                        "no-noise, or a number of steps; NAME:pP bends the noise fall to power P, NAME:wLO-HIxF "
+                        "gives F x the steps per Å between LO and HI Å. "
                         "Solvers (--sampler heun|pc|ancestral|renoise): a number, e.g. 50, 100, 200 (default 200)")
-    p.add_argument("--sampler", default="auto", choices=["auto", "paper", "heun", "pc", "ancestral", "renoise"],
+    p.add_argument("--sampler", default="auto", choices=SAMPLERS,
                    help="paper: the paper's sampler (noise-blind models); heun: probability-flow ODE, pc: reverse "
-                        "SDE predictor-corrector, ancestral: DDPM's ancestral steps, renoise: the paper's update told the "
-                        "noise level (noise-conditional models); "
+                        "SDE predictor-corrector, ancestral: DDPM's ancestral steps, renoise: the paper's update "
+                        "told the noise level (noise-conditional models); "
                         "auto (default): paper for a noise-blind model, renoise for a noise-conditional one")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--model", default=None, help="model name under assets/models or a checkpoint directory")

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from amorph_core.diffusion.sampler import BatchState, _noise, run_steps, wrap_positions
-from amorph_core.diffusion.schedules import MAX_WINDOW, MIN_WINDOW, Schedule
+from amorph_core.diffusion.schedules import Schedule, get_schedule, with_window
 
 SOLVERS = ("heun", "pc", "ancestral", "renoise")
 MIN_EVALS, MAX_EVALS = 3, 100_000
@@ -61,10 +61,8 @@ class Solver:
             raise ValueError("noise range must satisfy 0 < sigma_min < sigma_max")
         if self.window:
             lo, hi, f = (float(x) for x in self.window)
-            if not (0 <= lo < hi <= self.sigma_max and MIN_WINDOW <= f <= MAX_WINDOW):
-                raise ValueError(f"window must be (lo, hi, factor) with 0 <= lo < hi <= sigma_max and factor in "
-                                 f"{MIN_WINDOW:g}..{MAX_WINDOW:g}, got {self.window}")
             object.__setattr__(self, "window", (lo, hi, f))
+            self._renoise_schedule()  # with_window checks the band and the factor (AmorphError, a ValueError)
 
     @property
     def name(self) -> str:
@@ -99,11 +97,14 @@ class Solver:
         lo, hi = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
         return np.append((hi + i * (lo - hi)) ** self.rho, 0.0)
 
+    def _renoise_schedule(self) -> Schedule:
+        """The paper's schedule of n_evals steps (its proportions), falling from sigma_max, with the window."""
+        base = replace(get_schedule(self.n_evals), sigma_start=self.sigma_max)
+        return with_window(base, *self.window, label=f"renoise-{self.n_evals}") if self.window else base
+
     def renoise_levels(self) -> tuple:
         """'renoise': (sigma_in, sigma_out) per step (Å): the level the model is told, the noise then added."""
-        clean = max(1, round(self.n_evals / 30))
-        out = Schedule("renoise", self.n_evals - clean, clean, sigma_start=self.sigma_max, sigma_end=0.0,
-                       window=tuple(self.window)).sigmas()
+        out = self._renoise_schedule().sigmas()
         told = np.maximum(np.concatenate([[self.sigma_max], out[:-1]]), self.sigma_min)
         return told, out
 
