@@ -2,6 +2,7 @@
 the paper's sampler (noise-blind model, 3,000 steps) in the same process on one GPU.
 
   python benchmarks/bench_solvers.py OUT --model M [--baseline sio2-cond-hq4] [--evals 200] [--sampler heun]
+                                     [--mode compile-graph] [--tf32] [--batch 32]
   python benchmarks/bench_solvers.py OUT --model M --quick --device cpu          (tiny sizes: a smoke test)
 
 Measures (seconds of sampling, after a warm-up glass that captures the CUDA graphs): one 3,000-atom 1 K/ps
@@ -28,6 +29,7 @@ ap.add_argument("--baseline", default="sio2-cond-hq4", help="noise-blind model f
 ap.add_argument("--evals", type=int, default=200)
 ap.add_argument("--sampler", default="heun")
 ap.add_argument("--mode", default="auto")
+ap.add_argument("--tf32", action="store_true", help="TF32 matrix products for both models (CUDA)")
 ap.add_argument("--batch", type=int, default=None, help="glasses in the throughput batch (default 32; quick 2)")
 ap.add_argument("--sections", default="single,paper,batch,large")
 args = ap.parse_args()
@@ -37,7 +39,7 @@ n_atoms = 192 if quick else 3000
 n_batch = args.batch or (2 if quick else 32)
 large = 648 if quick else 112_848
 B = Bench(args.out, args.device, "bench_solvers.json", args.budget_s, model=args.model, sampler=args.sampler,
-          evals=args.evals, n_atoms=n_atoms)
+          evals=args.evals, n_atoms=n_atoms, mode=args.mode, tf32=args.tf32)
 res, save, sync = B.res, B.save, B.sync
 sections = args.sections.split(",")
 
@@ -51,7 +53,7 @@ def timed(gen, folder, **kw):
     return time.perf_counter() - t0, paths
 
 
-solver_gen = Generator("sio2", args.model, args.device, mode=args.mode)
+solver_gen = Generator("sio2", args.model, args.device, mode=args.mode, tf32=args.tf32)
 sched = dict(schedule=args.evals, sampler=args.sampler)
 if "single" in sections:
     timed(solver_gen, "warmup", n_atoms=n_atoms, seeds=(100,), **sched)
@@ -59,7 +61,7 @@ if "single" in sections:
     res["single_s"] = s
     save()
 if "paper" in sections and B.left() > 60:
-    base = Generator("sio2", args.baseline, args.device, mode="compile-graph" if B.cuda else "auto")
+    base = Generator("sio2", args.baseline, args.device, mode="compile-graph" if B.cuda else "auto", tf32=args.tf32)
     steps = 6 if quick else "paper"
     timed(base, "paper_warmup", n_atoms=n_atoms, seeds=(100,), schedule=30 if not quick else 6, sampler="paper")
     s, _ = timed(base, "paper", n_atoms=n_atoms, seeds=(0,), schedule=steps, sampler="paper")

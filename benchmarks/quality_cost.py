@@ -3,8 +3,9 @@
 Generate (GPU; one batch per point, the same seeds and starts at every point):
     python benchmarks/quality_cost.py generate OUT --model M --sampler heun --evals 25,50,100,200,500,1000
     python benchmarks/quality_cost.py generate OUT --model sio2-cond-hq4 --sampler paper --evals 3000
+    python benchmarks/quality_cost.py generate OUT --system cuzr --atoms 5000 --seeds 0-5 --model M --sampler renoise
 Judge every point folder (CPU; parallel processes) and collect the table and the plot:
-    python benchmarks/quality_cost.py judge OUT [--jobs 8]
+    python benchmarks/quality_cost.py judge OUT [--jobs 8] [--system cuzr]
     python benchmarks/quality_cost.py report OUT [OUT2 ...] --plot docs/quality_cost.png --json RESULTS.json \
         [--point "LABEL:EVALS:JUDGED.json" ...]      (points judged earlier: a JSON with the judge's "summary")
         [--rows "EARLIER.json[:NOTE]" ...]           (the rows of an earlier report's --json)
@@ -24,21 +25,32 @@ from pathlib import Path
 
 from amorph_core.generate.sampling import SAMPLERS
 
-#: the judge's numbers shown in the table and plot (summary key, label)
-METRICS = (("gen_Si_not_4fold_pct", "Si not 4-fold %"), ("gen_O_not_2fold_pct", "O not 2-fold %"),
-           ("gen_shortest_SiO_min_a", "shortest Si-O Å"), ("gen_pdf_rfactor_Si-O_mean", "R Si-O"),
-           ("gen_pdf_rfactor_O-O_mean", "R O-O"), ("gen_pdf_rfactor_Si-Si_mean", "R Si-Si"),
-           ("overlap_gen_sim_mean", "Gen|Sim"), ("gen_entropy_nats_mean", "entropy nats"))
+#: per system, the judge's numbers shown in the table and plot (summary key, label)
+SYSTEM_METRICS = {
+    "sio2": (("gen_Si_not_4fold_pct", "Si not 4-fold %"), ("gen_O_not_2fold_pct", "O not 2-fold %"),
+             ("gen_shortest_SiO_min_a", "shortest Si-O Å"), ("gen_pdf_rfactor_Si-O_mean", "R Si-O"),
+             ("gen_pdf_rfactor_O-O_mean", "R O-O"), ("gen_pdf_rfactor_Si-Si_mean", "R Si-Si"),
+             ("overlap_gen_sim_mean", "Gen|Sim"), ("gen_entropy_nats_mean", "entropy nats")),
+    "cuzr": (("gen_pdf_rfactor_Cu-Cu_mean", "R Cu-Cu"), ("gen_pdf_rfactor_Cu-Zr_mean", "R Cu-Zr"),
+             ("gen_pdf_rfactor_Zr-Zr_mean", "R Zr-Zr"), ("gen_pdf_rfactor_total_mean", "R total"),
+             ("overlap_gen_sim_mean", "Gen|Sim"), ("gen_entropy_nats_mean", "entropy nats")),
+}
+#: the cooling rate (K/ps) of each system's curve: generation (conditional systems) and the judge's references
+CURVE_RATE = {"sio2": 1.0, "cuzr": 10.0}
+TITLES = {"sio2": "a-SiO2, 3,000 atoms, 1 K/ps", "cuzr": "Cu50Zr50, 5,000 atoms, 10 K/ps references"}
 
 
 def generate(args):
     from amorph_core.generate import GenerationRequest, Generator, generate_structures, parse_seeds
 
+    from amorph_core.systems import get_system
+
     seeds = parse_seeds(args.seeds)
-    gen = Generator("sio2", args.model, "auto", mode=args.mode)
+    gen = Generator(args.system, args.model, "auto", mode=args.mode)
+    rate = (args.rate or CURVE_RATE[args.system]) if get_system(args.system).conditional else None
     for n in (int(x) for x in args.evals.split(",")):
-        req = GenerationRequest(cooling_rate_k_ps=args.rate, n_atoms=args.atoms, seeds=seeds, schedule=n,
-                                sampler=args.sampler, model=args.model, mode=args.mode)
+        req = GenerationRequest(system=args.system, cooling_rate_k_ps=rate, n_atoms=args.atoms, seeds=seeds,
+                                schedule=n, sampler=args.sampler, model=args.model, mode=args.mode)
         folder = Path(args.out) / f"{args.sampler}-{n}"
         t0 = time.perf_counter()
         paths = generate_structures(req, folder, generator=gen)
@@ -57,7 +69,8 @@ def judge(args):
         if out.exists():
             return folder.name, 0
         rc = subprocess.run([sys.executable, "-m", "amorph_core", "evaluate", str(folder), "--reference",
-                             f"sio2:{args.rate:g}", "--json", str(out)], capture_output=True, text=True)
+                             f"{args.system}:{args.rate or CURVE_RATE[args.system]:g}", "--json", str(out)],
+                            capture_output=True, text=True)
         if rc.returncode:
             print(rc.stderr[-2000:], file=sys.stderr)
         return folder.name, rc.returncode
@@ -72,7 +85,7 @@ def _series(sampler, model) -> str:
     return f"{sampler}, {Path(model).name}" if model else sampler
 
 
-def _points(outs):
+def _points(outs, metrics):
     rows = []
     for out in outs:
         for f in sorted(Path(out).glob("*/evaluate.json")):
@@ -85,22 +98,22 @@ def _points(outs):
             rows.append({"point": f.parent.name, "sampler": sampler, "evals": evals, "n": rep["n_generated"],
                          "series": _series(sampler, model),
                          "model": model, "wall_s_batch": timing.get("wall_s"),
-                         **{k: rep["summary"].get(k) for k, _ in METRICS},
-                         **{"ref_" + k[4:]: rep["summary"].get("ref_" + k[4:]) for k, _ in METRICS
+                         **{k: rep["summary"].get(k) for k, _ in metrics},
+                         **{"ref_" + k[4:]: rep["summary"].get("ref_" + k[4:]) for k, _ in metrics
                             if k.startswith("gen_")},
                          "ref_overlap_sim_sim": rep["summary"].get("overlap_sim_sim_mean"),
                          "ref_entropy_nats": rep["summary"].get("ref_entropy_nats_mean")})
     return sorted(rows, key=lambda r: (r["sampler"], r["evals"]))
 
 
-def _extra_points(specs):
+def _extra_points(specs, metrics):
     rows = []
     for spec in specs or []:
         label, evals, path = spec.split(":", 2)
         summ = json.loads(Path(path).read_text())["summary"]
         rows.append({"point": label, "sampler": label, "series": label, "evals": int(evals),
                      "n": summ.get("n_generated"),
-                     "model": None, "wall_s_batch": None, **{k: summ.get(k) for k, _ in METRICS},
+                     "model": None, "wall_s_batch": None, **{k: summ.get(k) for k, _ in metrics},
                      "ref_overlap_sim_sim": summ.get("overlap_sim_sim_mean"),
                      "ref_entropy_nats": summ.get("ref_entropy_nats_mean"), "source": path})
     return rows
@@ -121,12 +134,13 @@ def _earlier_rows(specs):
 
 
 def report(args):
-    rows = _points(args.outs) + _extra_points(args.point) + _earlier_rows(args.rows)
-    head = "| series | evals | n | " + " | ".join(lbl for _, lbl in METRICS) + " |"
+    metrics = SYSTEM_METRICS[args.system]
+    rows = _points(args.outs, metrics) + _extra_points(args.point, metrics) + _earlier_rows(args.rows)
+    head = "| series | evals | n | " + " | ".join(lbl for _, lbl in metrics) + " |"
     print(head)
-    print("|" + "---|" * (3 + len(METRICS)))
+    print("|" + "---|" * (3 + len(metrics)))
     for r in rows:
-        vals = " | ".join("-" if r[k] is None else f"{r[k]:.3f}" for k, _ in METRICS)
+        vals = " | ".join("-" if r.get(k) is None else f"{r[k]:.3f}" for k, _ in metrics)
         print(f"| {r['series']} | {r['evals']} | {r['n']} | {vals} |")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
@@ -137,9 +151,9 @@ def report(args):
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(2, 4, figsize=(16, 7))
-        for ax, (k, lbl) in zip(axes.flat, METRICS):
+        for ax, (k, lbl) in zip(axes.flat, metrics):
             for series in sorted({r["series"] for r in rows}):
-                pts = sorted((r["evals"], r[k]) for r in rows if r["series"] == series and r[k] is not None)
+                pts = sorted((r["evals"], r[k]) for r in rows if r["series"] == series and r.get(k) is not None)
                 if pts:
                     x, y = zip(*pts)
                     ax.plot(x, y, "o-" if len(pts) > 1 else "s", label=series, markersize=5 if len(pts) > 1 else 9)
@@ -153,7 +167,9 @@ def report(args):
             ax.set_title(lbl)
             ax.grid(alpha=0.3)
         axes.flat[0].legend()
-        fig.suptitle("a-SiO2, 3,000 atoms, 1 K/ps, no MD: generated glasses judged against the MD references")
+        for ax in list(axes.flat)[len(metrics):]:
+            ax.set_visible(False)
+        fig.suptitle(f"{TITLES[args.system]}, no MD: generated glasses judged against the MD references")
         fig.tight_layout()
         fig.savefig(args.plot, dpi=90)
         print(f"plot -> {args.plot}")
@@ -169,11 +185,11 @@ def main(argv=None):
     g.add_argument("--evals", default="25,50,100,200,500,1000")
     g.add_argument("--seeds", default="0-11")
     g.add_argument("--atoms", type=int, default=3000)
-    g.add_argument("--rate", type=float, default=1.0)
+    g.add_argument("--rate", type=float, default=None, help="cooling rate (K/ps; default: the system's CURVE_RATE)")
     g.add_argument("--mode", default="auto")
     j = sub.add_parser("judge")
     j.add_argument("out")
-    j.add_argument("--rate", type=float, default=1.0)
+    j.add_argument("--rate", type=float, default=None, help="the references' cooling rate (default: CURVE_RATE)")
     j.add_argument("--jobs", type=int, default=4)
     r = sub.add_parser("report")
     r.add_argument("outs", nargs="*")
@@ -182,6 +198,8 @@ def main(argv=None):
     r.add_argument("--point", action="append", help="LABEL:EVALS:JUDGED.json, a point judged earlier")
     r.add_argument("--rows", action="append", help="PATH[:NOTE], the rows of an earlier report's --json (NOTE "
                                                      "appended to their series names)")
+    for q in (g, j, r):
+        q.add_argument("--system", default="sio2", choices=sorted(SYSTEM_METRICS))
     args = p.parse_args(argv)
     {"generate": generate, "judge": judge, "report": report}[args.cmd](args)
 

@@ -27,6 +27,50 @@ def test_registry_has_24_glasses_and_split():
         reference_glasses("sio2", 3.0)
 
 
+@pytest.mark.parametrize("system", ["sio2", "cuzr"])
+def test_reference_manifest_matches_its_files(system):
+    """Every shipped glass is listed, of the size its entry says, in the split its rule says; a Cu-Zr glass is the
+    file its entry hashed."""
+    import hashlib
+    import json
+    import re
+    from amorph_core.structures.references import REFERENCE_DIR, reference_manifest
+
+    man = reference_manifest(system)
+    val = {int(x) for x in re.findall(r"\d+", man["split_rule"].split("->")[0])}
+    files = {p.name for p in (REFERENCE_DIR / system).iterdir() if p.name != "manifest.json"}
+    assert files - {"LICENSE", "README.md"} == {e["file"] for e in man["structures"]}
+    for e, atoms in zip(man["structures"], reference_glasses(system)):
+        if system == "cuzr":  # made here: the file's own hash (sio2's entries hash the DM2 source files)
+            assert hashlib.sha256((REFERENCE_DIR / system / e["file"]).read_bytes()).hexdigest() == e["sha256"]
+        assert len(atoms) == e["n_atoms"] and e["split"] == ("validation" if e["sample"] in val else "train")
+    assert json.loads(json.dumps(man)) == man
+
+
+def test_add_references_is_idempotent_and_sets_the_split(tmp_path):
+    """scripts/add_references.py on a copy of the Cu-Zr set: re-adding its own files changes nothing; a new
+    validation list moves those samples out of training."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    from amorph_core.structures.references import REFERENCE_DIR
+
+    root = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR / "cuzr", root / "cuzr")
+    before = (root / "cuzr" / "manifest.json").read_text()
+    script = Path(__file__).resolve().parents[1] / "scripts" / "add_references.py"
+    files = sorted(str(p) for p in (root / "cuzr").glob("*.extxyz.gz"))
+    subprocess.run([sys.executable, str(script), "cuzr", *files, "--root", str(root)], check=True)
+    assert (root / "cuzr" / "manifest.json").read_text() == before
+    subprocess.run([sys.executable, str(script), "cuzr", files[0], "--root", str(root), "--validation", "0", "1"],
+                   check=True)
+    man = json.loads((root / "cuzr" / "manifest.json").read_text())
+    assert {e["sample"] for e in man["structures"] if e["split"] == "validation"} == {0, 1}
+    assert man["split_rule"].startswith("sample in [0, 1] -> validation")
+
+
 def test_reads_original_lammps_data(tmp_path):
     import pathlib
     src = pathlib.Path(SHARED) / "sio2_3000_glass_100k_sample0.dat"
