@@ -110,7 +110,8 @@ def _extra_points(specs, metrics):
     rows = []
     for spec in specs or []:
         label, evals, path = spec.split(":", 2)
-        summ = json.loads(Path(path).read_text())["summary"]
+        doc = json.loads(Path(path).read_text())
+        summ = doc.get("summary", doc)  # the judge's JSON, or an older flat summary
         rows.append({"point": label, "sampler": label, "series": label, "evals": int(evals),
                      "n": summ.get("n_generated"),
                      "model": None, "wall_s_batch": None, **{k: summ.get(k) for k, _ in metrics},
@@ -157,9 +158,8 @@ def report(args):
                 if pts:
                     x, y = zip(*pts)
                     ax.plot(x, y, "o-" if len(pts) > 1 else "s", label=series, markersize=5 if len(pts) > 1 else 9)
-            ref = next((r for r in (rows[0].get("ref_" + k[4:]) if k.startswith("gen_") else None,) if r), None)
-            if k == "overlap_gen_sim_mean":
-                ref = rows[0].get("ref_overlap_sim_sim")
+            ref_key = "ref_overlap_sim_sim" if k == "overlap_gen_sim_mean" else "ref_" + k[4:] if k.startswith("gen_") else None
+            ref = next((r[ref_key] for r in rows if ref_key and r.get(ref_key) is not None), None)
             if ref is not None:
                 ax.axhline(ref, color="k", ls=":", lw=1, label="MD references")
             ax.set_xscale("log")
