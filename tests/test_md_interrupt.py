@@ -56,7 +56,10 @@ def commands(protocol, glass, d):
 
 def interrupt(long, sig):
     """Run long, send sig at its first progress line (the MD is running); (exit status, stderr)."""
-    proc = subprocess.Popen(list(map(str, long)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT's default action in the child, whatever this process inherited (a shell's background job starts with
+    # SIGINT ignored, and an ignored signal stays ignored across exec)
+    proc = subprocess.Popen(list(map(str, long)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = []
     for line in proc.stderr:
         seen.append(line)
