@@ -33,13 +33,18 @@ def tag(protocol: str) -> str:
     return protocol.replace(",", "+")
 
 
+def hydrostatic(res: dict) -> float:
+    """Mean of the normal stresses after minimisation (GPa, + = tensile)."""
+    return sum(res["stress0_GPa"][:3]) / 3
+
+
 def one(glass: Path, protocol: str, engine: str) -> dict:
     atoms = read_structure(glass)
     if protocol != "none":
         nvt, npt = parse_refine(protocol)
         atoms = refine(atoms, engine=engine, seed=int(atoms.info.get("seed", 0)), nvt_ps=nvt, npt_ps=npt)
     res = elastic_moduli(atoms, engine=engine)
-    res["hydrostatic_stress_GPa"] = sum(res["stress0_GPa"][:3]) / 3
+    res["hydrostatic_stress_GPa"] = hydrostatic(res)
     res["density_g_cm3"] = density_g_cm3(atoms)
     res["source"] = str(glass)
     return res
@@ -78,7 +83,7 @@ def main(argv=None) -> int:
     if args.reference.exists():
         refs = json.loads(args.reference.read_text())
         for r in refs:
-            r.setdefault("hydrostatic_stress_GPa", sum(r["stress0_GPa"][:3]) / 3)
+            r.setdefault("hydrostatic_stress_GPa", hydrostatic(r))
         summary["reference"] = {"source": str(args.reference.name), **summarise(refs)}
     summary_path.write_text(json.dumps(summary, indent=1))
     for name, s in summary.items():

@@ -40,14 +40,18 @@ CURVE_RATE = {"sio2": 1.0, "cuzr": 10.0}
 TITLES = {"sio2": "a-SiO2, 3,000 atoms, 1 K/ps", "cuzr": "Cu50Zr50, 5,000 atoms, 10 K/ps references"}
 
 
+def _rate(args) -> float:
+    """The curve's cooling rate (K/ps): --rate, else the system's CURVE_RATE."""
+    return args.rate or CURVE_RATE[args.system]
+
+
 def generate(args):
     from amorph_core.generate import GenerationRequest, Generator, generate_structures, parse_seeds
-
     from amorph_core.systems import get_system
 
     seeds = parse_seeds(args.seeds)
     gen = Generator(args.system, args.model, "auto", mode=args.mode)
-    rate = (args.rate or CURVE_RATE[args.system]) if get_system(args.system).conditional else None
+    rate = _rate(args) if get_system(args.system).conditional else None
     for n in (int(x) for x in args.evals.split(",")):
         req = GenerationRequest(system=args.system, cooling_rate_k_ps=rate, n_atoms=args.atoms, seeds=seeds,
                                 schedule=n, sampler=args.sampler, model=args.model, mode=args.mode)
@@ -69,7 +73,7 @@ def judge(args):
         if out.exists():
             return folder.name, 0
         rc = subprocess.run([sys.executable, "-m", "amorph_core", "evaluate", str(folder), "--reference",
-                             f"{args.system}:{args.rate or CURVE_RATE[args.system]:g}", "--json", str(out)],
+                             f"{args.system}:{_rate(args):g}", "--json", str(out)],
                             capture_output=True, text=True)
         if rc.returncode:
             print(rc.stderr[-2000:], file=sys.stderr)
@@ -83,6 +87,13 @@ def judge(args):
 def _series(sampler, model) -> str:
     """A curve's name: its sampler and its model's folder name."""
     return f"{sampler}, {Path(model).name}" if model else sampler
+
+
+def _ref_key(k):
+    """The row key of the MD references' value of metric k (None where the judge gives none)."""
+    if k == "overlap_gen_sim_mean":
+        return "ref_overlap_sim_sim"
+    return "ref_" + k[4:] if k.startswith("gen_") else None
 
 
 def _points(outs, metrics):
@@ -158,7 +169,7 @@ def report(args):
                 if pts:
                     x, y = zip(*pts)
                     ax.plot(x, y, "o-" if len(pts) > 1 else "s", label=series, markersize=5 if len(pts) > 1 else 9)
-            ref_key = "ref_overlap_sim_sim" if k == "overlap_gen_sim_mean" else "ref_" + k[4:] if k.startswith("gen_") else None
+            ref_key = _ref_key(k)
             ref = next((r[ref_key] for r in rows if ref_key and r.get(ref_key) is not None), None)
             if ref is not None:
                 ax.axhline(ref, color="k", ls=":", lw=1, label="MD references")

@@ -11,7 +11,6 @@ are training glasses. The set's description keeps its text with the new glass co
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import re
@@ -21,18 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import ase.io  # noqa: E402
+
 from amorph_core.structures.references import REFERENCE_DIR  # noqa: E402
 
 SOURCES = {"cuzr": ("Amorph melt-quench (benchmarks/md_device.py cuzr)",
                     "Mendelev, Sordelet & Kramer 2007 EAM/FS (CuZr_mm.eam.fs)")}
-
-
-def header(path: Path) -> dict:
-    """The extxyz comment line's key=value pairs (the glass's record), without reading the atoms."""
-    with (gzip.open(path, "rt") if path.suffix == ".gz" else open(path)) as fh:
-        fh.readline()
-        line = fh.readline()
-    return {k: v.strip('"') for k, v in re.findall(r'(\w+)=("[^"]*"|\S+)', line)}
 
 
 def main(argv=None) -> int:
@@ -55,14 +48,15 @@ def main(argv=None) -> int:
     source, potential = SOURCES[args.system]
     entries = {e["file"]: e for e in man["structures"]}
     for f in args.files:
-        h = header(f)
+        atoms = ase.io.read(f, format="extxyz")  # the glass's record is its header (atoms.info)
+        h = atoms.info
         sample = int(h["sample"])
         dest = folder / f.name
         if f.resolve() != dest.resolve():
             shutil.copyfile(f, dest)
-        n_atoms = int(gzip.open(dest, "rt").readline())
         entries[f.name] = {
-            "file": f.name, "cooling_rate_k_ps": float(h["cooling_rate_k_ps"]), "sample": sample, "n_atoms": n_atoms,
+            "file": f.name, "cooling_rate_k_ps": float(h["cooling_rate_k_ps"]), "sample": sample,
+            "n_atoms": len(atoms),
             "density_g_cm3": float(h["density_g_cm3"]), "split": "", "source": source, "engine": h["engine"],
             "potential": potential, "seed": int(h["seed"]),
             "wall_s": (round(float(runs[sample]["wall_s"]), 1) if sample in runs
