@@ -55,7 +55,7 @@ def generate(args):
     for n in (int(x) for x in args.evals.split(",")):
         req = GenerationRequest(system=args.system, cooling_rate_k_ps=rate, n_atoms=args.atoms, seeds=seeds,
                                 schedule=n, sampler=args.sampler, model=args.model, mode=args.mode)
-        folder = Path(args.out) / f"{args.sampler.replace(':', '_')}-{n}"
+        folder = Path(args.out) / f"{args.sampler}-{n}"
         t0 = time.perf_counter()
         paths = generate_structures(req, folder, generator=gen)
         wall = time.perf_counter() - t0
@@ -192,8 +192,7 @@ def main(argv=None):
     g = sub.add_parser("generate")
     g.add_argument("out")
     g.add_argument("--model", required=True)
-    g.add_argument("--sampler", default="heun", help=f"one of {', '.join(s for s in SAMPLERS if s != 'auto')} "
-                   "(renoise-heun:sSWITCH-oSHARE)")
+    g.add_argument("--sampler", default="heun", choices=[s for s in SAMPLERS if s != "auto"])
     g.add_argument("--evals", default="25,50,100,200,500,1000")
     g.add_argument("--seeds", default="0-11")
     g.add_argument("--atoms", type=int, default=3000)

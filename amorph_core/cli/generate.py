@@ -50,11 +50,10 @@ def add_parser(sub):
                         "no-noise, or a number of steps; NAME:pP bends the noise fall to power P, NAME:wLO-HIxF "
                         "gives F x the steps per Å between LO and HI Å. "
                         "Solvers (--sampler heun|pc|ancestral|renoise): a number, e.g. 50, 100, 200 (default 200)")
-    p.add_argument("--sampler", default="auto", metavar="{" + ",".join(SAMPLERS) + "}",
+    p.add_argument("--sampler", default="auto", choices=SAMPLERS,
                    help="paper: the paper's sampler (noise-blind models); heun: probability-flow ODE, pc: reverse "
                         "SDE predictor-corrector, ancestral: DDPM's ancestral steps, renoise: the paper's update "
-                        "told the noise level, renoise-heun: renoise down to 0.45 Å then the ODE with 30 %% of the "
-                        "evaluations (renoise-heun:sSWITCH-oSHARE sets both) (noise-conditional models); "
+                        "told the noise level (noise-conditional models); "
                         "auto (default): paper for a noise-blind model, renoise for a noise-conditional one")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--model", default=None, help="model name under assets/models or a checkpoint directory")

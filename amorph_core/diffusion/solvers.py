@@ -16,10 +16,6 @@ D(x; sigma) = x - d is the denoised estimate and the score is -d / sigma^2. Nois
   `window` gives a band of levels more steps, diffusion.schedules), sigma_in the noise the previous step added
   (floored at sigma_min). Annealed Langevin at the paper's temperature: robust where the ODE needs a start on the
   data's noisy distribution. 1 evaluation per step.
-- 'renoise-heun': renoise from sigma_max down to `switch` Å, where the glass's network is not formed yet, then
-  Heun's ODE from there to 0 with a `ode_share` of the evaluations. The chain makes the noisy structure at
-  `switch` (its last step adds exactly `switch` Å of noise to its denoised estimate); the ODE, accurate where the
-  score is (below ~0.45 Å for sio2-cond-nc), finishes it deterministically in few steps.
 - 'ancestral': DDPM's ancestral step for this (variance-exploding) process: x_j drawn from q(x_j | x_i, x0 = D),
   x <- x - (1 - r^2) d + sigma_j sqrt(1 - r^2) z with r = sigma_j / sigma_i. 1 evaluation per level.
 
@@ -36,7 +32,7 @@ import torch
 from amorph_core.diffusion.sampler import BatchState, _noise, run_steps, wrap_positions
 from amorph_core.diffusion.schedules import Schedule, get_schedule, with_window
 
-SOLVERS = ("heun", "pc", "ancestral", "renoise", "renoise-heun")
+SOLVERS = ("heun", "pc", "ancestral", "renoise")
 MIN_EVALS, MAX_EVALS = 3, 100_000
 
 
@@ -44,8 +40,7 @@ MIN_EVALS, MAX_EVALS = 3, 100_000
 class Solver:
     """kind ('heun' | 'pc' | 'ancestral' | 'renoise'), n_evals (network evaluations, the cost), the noise range (Å)
     and its spacing rho; churn (heun: EDM's S_churn, 0 = the deterministic ODE); snr and n_corrector (pc);
-    window (renoise): (lo, hi, factor), factor times the steps per Å between lo and hi Å, or ();
-    switch and ode_share (renoise-heun): the level (Å) where the ODE takes over and its share of n_evals."""
+    window (renoise): (lo, hi, factor), factor times the steps per Å between lo and hi Å, or ()."""
 
     kind: str
     n_evals: int
@@ -56,8 +51,6 @@ class Solver:
     snr: float = 0.15
     n_corrector: int = 1
     window: tuple = ()
-    switch: float = 0.45
-    ode_share: float = 0.3
 
     def __post_init__(self):
         if self.kind not in SOLVERS:
@@ -66,13 +59,6 @@ class Solver:
             raise ValueError(f"network evaluations must be {MIN_EVALS}..{MAX_EVALS}, got {self.n_evals}")
         if not 0 < self.sigma_min < self.sigma_max:
             raise ValueError("noise range must satisfy 0 < sigma_min < sigma_max")
-        if self.kind == "renoise-heun":
-            if not self.sigma_min < self.switch < self.sigma_max:
-                raise ValueError(f"switch must lie between sigma_min and sigma_max, got {self.switch}")
-            if not 0 < self.ode_share < 1:
-                raise ValueError(f"ode_share must be in (0, 1), got {self.ode_share}")
-            if self._n_ode_levels() < 2 or self.n_evals - self._ode_evals() < 2:
-                raise ValueError(f"renoise-heun needs more network evaluations than {self.n_evals}")
         if self.window:
             lo, hi, f = (float(x) for x in self.window)
             object.__setattr__(self, "window", (lo, hi, f))
@@ -81,14 +67,7 @@ class Solver:
     @property
     def name(self) -> str:
         extra = f"-churn{self.churn:g}" if self.kind == "heun" and self.churn else ""
-        if self.kind == "renoise-heun":
-            extra = f"-s{self.switch:g}-o{self.ode_share:g}"
         return f"{self.kind}{extra}-{self.n_evals}"
-
-    @property
-    def spec(self) -> str:
-        """The sampler as a request names it ('renoise-heun:s0.45-o0.3'; the other kinds: their name)."""
-        return f"{self.kind}:s{self.switch:g}-o{self.ode_share:g}" if self.kind == "renoise-heun" else self.kind
 
     @property
     def n_levels(self) -> int:
@@ -97,8 +76,6 @@ class Solver:
             return max(2, (self.n_evals + 1) // 2)
         if self.kind in ("ancestral", "renoise"):
             return self.n_evals
-        if self.kind == "renoise-heun":  # chain steps, then the ODE's levels
-            return self.n_evals - self._ode_evals() + self._n_ode_levels()
         return max(2, (self.n_evals - 1) // (1 + self.n_corrector) + 1)  # (N - 1)(1 + corr) + 1
 
     @property
@@ -106,8 +83,6 @@ class Solver:
         n = self.n_levels
         if self.kind in ("ancestral", "renoise"):
             return n
-        if self.kind == "renoise-heun":
-            return self.n_evals - self._ode_evals() + 2 * (self._n_ode_levels() - 1) + 1
         return 2 * (n - 1) + 1 if self.kind == "heun" else (n - 1) * (1 + self.n_corrector) + 1
 
     @property
@@ -115,40 +90,20 @@ class Solver:
         """Loop steps (one per level: the last one denoises to sigma = 0)."""
         return self.n_levels
 
-    def _n_ode_levels(self) -> int:
-        """renoise-heun: the ODE's levels (switch ... sigma_min), from its share of the evaluations."""
-        return max(2, (int(round(self.ode_share * self.n_evals)) + 1) // 2)
-
-    def _ode_evals(self) -> int:
-        return 2 * (self._n_ode_levels() - 1) + 1
-
     def levels(self) -> np.ndarray:
-        """The ODE's levels: sigma_0 = sigma_max (renoise-heun: switch) > ... > sigma_min (Å), then 0."""
-        if self.kind == "renoise-heun":
-            n, top = self._n_ode_levels(), self.switch
-        else:
-            n, top = self.n_levels, self.sigma_max
+        """sigma_0 = sigma_max > ... > sigma_{N-1} = sigma_min (Å), then 0."""
+        n = self.n_levels
         i = np.arange(n) / (n - 1)
-        lo, hi = self.sigma_min ** (1 / self.rho), top ** (1 / self.rho)
+        lo, hi = self.sigma_min ** (1 / self.rho), self.sigma_max ** (1 / self.rho)
         return np.append((hi + i * (lo - hi)) ** self.rho, 0.0)
 
     def _renoise_schedule(self) -> Schedule:
-        """The paper's schedule of n_evals steps (its proportions), falling from sigma_max, with the window;
-        renoise-heun: its chain's steps falling linearly from sigma_max to switch, no clean steps, with the part
-        of the window above switch."""
-        if self.kind == "renoise-heun":
-            base = Schedule(f"renoise-heun-{self.n_evals}", self.n_evals - self._ode_evals(), 0,
-                            sigma_start=self.sigma_max, sigma_end=self.switch)
-            if not self.window or self.window[1] <= self.switch:
-                return base
-            lo, hi, f = self.window
-            return with_window(base, max(lo, self.switch), hi, f, label=self.name)
+        """The paper's schedule of n_evals steps (its proportions), falling from sigma_max, with the window."""
         base = replace(get_schedule(self.n_evals), sigma_start=self.sigma_max)
         return with_window(base, *self.window, label=f"renoise-{self.n_evals}") if self.window else base
 
     def renoise_levels(self) -> tuple:
-        """'renoise' (and renoise-heun's chain): (sigma_in, sigma_out) per step (Å): the level the model is told,
-        the noise then added."""
+        """'renoise': (sigma_in, sigma_out) per step (Å): the level the model is told, the noise then added."""
         out = self._renoise_schedule().sigmas()
         told = np.maximum(np.concatenate([[self.sigma_max], out[:-1]]), self.sigma_min)
         return told, out
@@ -217,7 +172,7 @@ def solver_step(solver: Solver, predict):
             x = x + s_next * keep ** 0.5 * _noise(state, generators)
         return moved(state, x)
 
-    told, added = solver.renoise_levels() if solver.kind.startswith("renoise") else (None, None)
+    told, added = solver.renoise_levels() if solver.kind == "renoise" else (None, None)
 
     def renoise(t, state, generators):
         x = state.positions - predict(state, float(told[t]))
@@ -225,12 +180,7 @@ def solver_step(solver: Solver, predict):
             x = x + float(added[t]) * _noise(state, generators)
         return moved(state, x)
 
-    def renoise_heun(t, state, generators):
-        n_chain = len(added)
-        return renoise(t, state, generators) if t < n_chain else heun(t - n_chain, state, generators)
-
-    return {"heun": heun, "pc": pc, "ancestral": ancestral, "renoise": renoise,
-            "renoise-heun": renoise_heun}[solver.kind]
+    return {"heun": heun, "pc": pc, "ancestral": ancestral, "renoise": renoise}[solver.kind]
 
 
 @torch.no_grad()

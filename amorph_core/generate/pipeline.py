@@ -178,7 +178,7 @@ def generate_structures(req: GenerationRequest, out_dir, run: RunOptions | None 
             a.info.update({
                 "model": gen.model_name, "model_sha256_16": gen.model_sha, "schedule": schedule.name,
                 "n_steps": schedule.n_steps, "network_evals": getattr(schedule, "evals_used", schedule.n_steps),
-                "sampler": getattr(schedule, "spec", "paper"), "device": gen.device, "amorph_version": __version__,
+                "sampler": getattr(schedule, "kind", "paper"), "device": gen.device, "amorph_version": __version__,
                 # on a CPU the sums' order, so the glass, depends on the thread count: recorded with the seed
                 **({"torch_threads": gen.torch.get_num_threads()} if gen.device == "cpu" else {}),
                 "generation_time_s": round(elapsed / len(batch), 3),

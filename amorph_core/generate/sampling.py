@@ -64,10 +64,7 @@ def resolve_schedule(schedule, system: str, rate_k_ps: float | None):
 #: the only one that makes glasses with sio2-cond-nc (BENCHMARKS.md, "Generation quality vs cost")
 DEFAULT_SOLVER = "renoise"
 DEFAULT_EVALS = 200
-SAMPLERS = ("auto", "paper", "heun", "pc", "ancestral", "renoise", "renoise-heun")
-#: renoise-heun: where the ODE takes over (Å) and its share of the evaluations, unless the sampler names them
-#: ('renoise-heun:s0.35-o0.3')
-ODE_SWITCH_A, ODE_SHARE = 0.45, 0.3
+SAMPLERS = ("auto", "paper", "heun", "pc", "ancestral", "renoise")
 #: where the renoise solver starts (Å): the paper's first noise level
 RENOISE_SIGMA_MAX = 1.0
 
@@ -76,7 +73,8 @@ def resolve_sampler(schedule, sampler: str, noise_conditional: bool, system: str
     """What a request's (schedule, sampler) means for a model: a Schedule for the paper's sampler
     (noise-blind models) or a diffusion.solvers.Solver (noise-conditional models; schedule = the number of network
     evaluations, or 'auto' / the paper's presets for DEFAULT_EVALS)."""
-    sampler, switch, share = parse_sampler(sampler)
+    if sampler not in SAMPLERS:
+        raise AmorphError(f"sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}")
     if sampler == "auto":
         sampler = DEFAULT_SOLVER if noise_conditional else "paper"
     if sampler == "paper":
@@ -97,42 +95,11 @@ def resolve_sampler(schedule, sampler: str, noise_conditional: bool, system: str
     n = int(schedule)
     if not MIN_EVALS <= n <= MAX_EVALS:
         raise AmorphError(f"number of network evaluations must be {MIN_EVALS}..{MAX_EVALS}, got {n}")
-    if sampler.startswith("renoise"):  # the paper's start and, where the system has one, its freezing window
+    if sampler == "renoise":  # the paper's start and, where the system has one, its freezing window
         window = get_system(system).freeze_window_a
-        window = (*window, WINDOW_FACTOR) if window is not None else ()
-        if sampler == "renoise":
-            return Solver(sampler, n, sigma_max=RENOISE_SIGMA_MAX, window=window)
-        try:
-            return Solver(sampler, n, sigma_max=RENOISE_SIGMA_MAX, window=window, switch=switch, ode_share=share)
-        except ValueError as exc:
-            raise AmorphError(f"sampler '{sampler}' with {n} evaluations: {exc}") from None
+        return Solver(sampler, n, sigma_max=RENOISE_SIGMA_MAX,
+                      window=(*window, WINDOW_FACTOR) if window is not None else ())
     return Solver(sampler, n)
-
-
-def parse_sampler(sampler: str) -> tuple:
-    """'NAME' or 'renoise-heun:sS-oO' (either part may be left out) -> (name, switch Å, ODE share); AmorphError
-    for an unknown name or a bad spec."""
-    name, _, spec = str(sampler).partition(":")
-    if name not in SAMPLERS or (spec and name != "renoise-heun"):
-        raise AmorphError(f"sampler must be one of {', '.join(SAMPLERS)} (renoise-heun may add ':sSWITCH-oSHARE', "
-                          f"e.g. 'renoise-heun:s0.35-o0.3'), got {sampler!r}")
-    switch, share = ODE_SWITCH_A, ODE_SHARE
-    for part in filter(None, spec.split("-")):
-        try:
-            value = float(part[1:])
-        except ValueError:
-            value = None
-        if part[:1] not in ("s", "o") or value is None:
-            raise AmorphError(f"sampler {sampler!r}: give 'renoise-heun:sSWITCH-oSHARE' (Å, fraction), "
-                              f"e.g. 'renoise-heun:s0.35-o0.3'")
-        if part[0] == "s":
-            switch = value
-        else:
-            share = value
-    if not 0 < share < 1 or not 0 < switch < RENOISE_SIGMA_MAX:
-        raise AmorphError(f"sampler {sampler!r}: the switch must lie in 0..{RENOISE_SIGMA_MAX:g} Å and the ODE's "
-                          f"share in 0..1")
-    return name, switch, share
 
 
 def sampler_for(req) -> object:
