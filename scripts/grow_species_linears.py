@@ -23,17 +23,18 @@ if (dst / "config.json").exists():
     raise SystemExit(f"{dst} already holds a checkpoint")
 model, doc = load_model(src)
 grown = with_species_linears(model).eval()
-# check on a reference glass: the same displacements
-g = reference_glasses("sio2", 1.0)[0] if model.cfg.system == "sio2" else None
-diff = None
-if g is not None:
-    pos = torch.tensor(g.positions, dtype=torch.float32)
-    cell = torch.tensor(g.cell.array, dtype=torch.float32)
-    sp = torch.tensor([model.cfg.elements.index(s) for s in g.get_chemical_symbols()])
-    s_, d_, v_ = periodic_graph(pos, cell[None], [0, len(g)], model.cfg.cutoff)
-    rate = torch.zeros(1) if model.cfg.conditional else None
-    with torch.no_grad():
-        diff = float((model(sp, s_, d_, v_, None, rate) - grown(sp, s_, d_, v_, None, rate)).abs().max())
+# check on the system's first reference glass, with noise added: the same displacements
+g = reference_glasses(model.cfg.system)[0]
+pos = torch.tensor(g.positions, dtype=torch.float32)
+pos = pos + 0.1 * torch.randn(pos.shape, generator=torch.Generator().manual_seed(0))
+cell = torch.tensor(g.cell.array, dtype=torch.float32)
+sp = torch.tensor([model.cfg.elements.index(s) for s in g.get_chemical_symbols()])
+s_, d_, v_ = periodic_graph(pos, cell[None], [0, len(g)], model.cfg.cutoff)
+rate = torch.zeros(1) if model.cfg.conditional else None
+sigma = torch.full((1,), 0.1) if model.cfg.noise_conditional else None
+with torch.no_grad():
+    diff = float((model(sp, s_, d_, v_, None, rate, sigma=sigma) - grown(sp, s_, d_, v_, None, rate, sigma=sigma))
+                 .abs().max())
 sha = hashlib.sha256((resolve_model_dir(src) / "model.pt").read_bytes()).hexdigest()[:16]
 meta = {k: v for k, v in doc.get("meta", {}).items() if k in ("system", "step", "val_loss_A2", "train_data_sha256",
                                                                "val_data_sha256", "train_structures", "val_structures")}
