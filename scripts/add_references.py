@@ -1,17 +1,23 @@
 """Add melt-quenched glasses to a system's reference set (assets/reference/SYSTEM: the files + manifest.json).
 
     python scripts/add_references.py cuzr DIR/cuzr_10Kps_s*.extxyz.gz [--runs DIR/cuzr_runs_4.json] [--validation 3 7]
+    python scripts/add_references.py cuzr RUN/final.extxyz ...      (RUN: an `amorph md melt-quench --out-dir`)
 
 Each file (as written by `benchmarks/md_device.py cuzr`: an extxyz whose header holds cooling_rate_k_ps, seed,
 sample, engine and density_g_cm3) is copied into the set and gets a manifest entry (sha256, split, provenance;
-wall_s from the --runs JSON of the same device run). An entry of the same file name is replaced. --validation
+wall_s from the --runs JSON of the same device run). A glass from `amorph md melt-quench` (its final.extxyz: no
+sample in the header) becomes sample = its seed, is written into the set as SYSTEM_<rate>Kps_s<sample>.extxyz.gz
+with the same header fields as a device glass, and takes wall_s from the run's log.jsonl beside it. An entry of
+the same file name is replaced. --validation
 lists the samples held out from training (the manifest's split_rule is rewritten to say so); the other samples
 are training glasses. The set's description keeps its text with the new glass count.
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
+import io
 import json
 import re
 import shutil
@@ -26,6 +32,31 @@ from amorph_core.structures.references import REFERENCE_DIR  # noqa: E402
 
 SOURCES = {"cuzr": ("Amorph melt-quench (benchmarks/md_device.py cuzr)",
                     "Mendelev, Sordelet & Kramer 2007 EAM/FS (CuZr_mm.eam.fs)")}
+#: where a glass made by `amorph md melt-quench` comes from
+CLI_SOURCE = "Amorph melt-quench (amorph md melt-quench)"
+#: the header fields a reference glass keeps
+RECORD = ("cooling_rate_k_ps", "seed", "engine", "potential", "density_g_cm3")
+
+
+def _from_cli_run(f: Path, atoms, system: str, folder: Path) -> tuple:
+    """A melt-quench run's final.extxyz -> (the set's copy, wall seconds or None): sample = seed, momenta dropped,
+    the device glasses' header fields; gzip without a time stamp, so the same glass gives the same bytes."""
+    h = atoms.info
+    sample = int(h["seed"])
+    a = atoms.copy()
+    a.arrays.pop("momenta", None)
+    a.info = {k: h[k] for k in RECORD}
+    a.info["sample"] = sample
+    dest = folder / f"{system}_{float(h['cooling_rate_k_ps']):g}Kps_s{sample}.extxyz.gz"
+    with open(dest, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
+            io.TextIOWrapper(gz, encoding="utf-8") as fh:
+        ase.io.write(fh, a, format="extxyz")
+    log = f.parent / "log.jsonl"
+    wall = None
+    if log.exists():
+        lines = [json.loads(x) for x in log.read_text().splitlines() if x.strip()]
+        wall = max((r["wall_s"] for r in lines if "wall_s" in r), default=None)
+    return dest, wall
 
 
 def main(argv=None) -> int:
@@ -50,17 +81,24 @@ def main(argv=None) -> int:
     for f in args.files:
         atoms = ase.io.read(f, format="extxyz")  # the glass's record is its header (atoms.info)
         h = atoms.info
-        sample = int(h["sample"])
-        dest = folder / f.name
-        if f.resolve() != dest.resolve():
-            shutil.copyfile(f, dest)
-        entries[f.name] = {
-            "file": f.name, "cooling_rate_k_ps": float(h["cooling_rate_k_ps"]), "sample": sample,
+        wall, src = None, source
+        if "sample" in h:
+            sample = int(h["sample"])
+            dest = folder / f.name
+            if f.resolve() != dest.resolve():
+                shutil.copyfile(f, dest)
+        else:
+            dest, wall = _from_cli_run(f, atoms, args.system, folder)
+            sample, src = int(h["seed"]), CLI_SOURCE
+        if sample in runs:
+            wall = float(runs[sample]["wall_s"])
+        old = entries.get(dest.name, {})
+        entries[dest.name] = {
+            "file": dest.name, "cooling_rate_k_ps": float(h["cooling_rate_k_ps"]), "sample": sample,
             "n_atoms": len(atoms),
-            "density_g_cm3": float(h["density_g_cm3"]), "split": "", "source": source, "engine": h["engine"],
-            "potential": potential, "seed": int(h["seed"]),
-            "wall_s": (round(float(runs[sample]["wall_s"]), 1) if sample in runs
-                       else entries.get(f.name, {}).get("wall_s")),
+            "density_g_cm3": float(h["density_g_cm3"]), "split": "", "source": old.get("source", src),
+            "engine": h["engine"], "potential": potential, "seed": int(h["seed"]),
+            "wall_s": round(wall, 1) if wall is not None else old.get("wall_s"),
             "sha256": hashlib.sha256(dest.read_bytes()).hexdigest()}
     structures = sorted(entries.values(), key=lambda e: (e["cooling_rate_k_ps"], e["sample"]))
     for e in structures:

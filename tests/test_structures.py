@@ -71,6 +71,43 @@ def test_add_references_is_idempotent_and_sets_the_split(tmp_path):
     assert man["split_rule"].startswith("sample in [0, 1] -> validation")
 
 
+
+def test_add_references_takes_a_melt_quench_run(tmp_path):
+    """A glass from `amorph md melt-quench` (final.extxyz with no sample, log.jsonl beside it) joins the set as
+    sample = its seed, under the set's file name, with the device glasses' header and the run's wall time; adding
+    it again gives the same bytes."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    from ase.io import read, write
+    from amorph_core.structures.references import REFERENCE_DIR
+
+    root = tmp_path / "ref"
+    shutil.copytree(REFERENCE_DIR / "cuzr", root / "cuzr")
+    run = tmp_path / "run"
+    run.mkdir()
+    a = reference_glasses("cuzr")[0]
+    a.info = {"cooling_rate_k_ps": 10.0, "seed": 37, "engine": "lammps-cpu", "potential": "eam/fs",
+              "density_g_cm3": 7.1, "protocol": "{}", "system": "cuzr"}
+    write(run / "final.extxyz", a, format="extxyz")
+    (run / "log.jsonl").write_text("".join(json.dumps({"step": s, "wall_s": w}) + "\n" for s, w in ((1, 2.0), (2, 75.5))))
+    script = Path(__file__).resolve().parents[1] / "scripts" / "add_references.py"
+    cmd = [sys.executable, str(script), "cuzr", str(run / "final.extxyz"), "--root", str(root)]
+    subprocess.run(cmd, check=True)
+    dest = root / "cuzr" / "cuzr_10Kps_s37.extxyz.gz"
+    first = dest.read_bytes()
+    man = json.loads((root / "cuzr" / "manifest.json").read_text())
+    entry = next(e for e in man["structures"] if e["file"] == dest.name)
+    assert entry["sample"] == 37 and entry["split"] == "train" and entry["wall_s"] == 75.5
+    assert entry["engine"] == "lammps-cpu" and "melt-quench" in entry["source"]
+    b = read(dest)
+    assert b.info["sample"] == 37 and "protocol" not in b.info and np.allclose(b.positions, a.positions)
+    subprocess.run(cmd, check=True)
+    assert dest.read_bytes() == first
+    assert json.loads((root / "cuzr" / "manifest.json").read_text()) == man
+
 def test_reads_original_lammps_data(tmp_path):
     import pathlib
     src = pathlib.Path(SHARED) / "sio2_3000_glass_100k_sample0.dat"
