@@ -15,8 +15,10 @@ st.caption("An unconditional model trained on melt-quenched Cu₅₀Zr₅₀ (Me
 
 try:
     manifest = reference_manifest("cuzr")
-    st.caption(f"Reference: {len(manifest.get('structures', []))} MD glasses — "
-               + str(manifest.get("description", ""))[:300])
+    about = str(manifest.get("description", ""))
+    if len(about) > 300:  # the whole sentences that fit
+        about = about[:about.rfind(". ", 0, 300) + 1] or about[:300]
+    st.caption(f"Reference: {len(manifest.get('structures', []))} MD glasses — {about}")
     have_refs = True
 except AmorphError as exc:
     st.warning(f"No Cu₅₀Zr₅₀ reference glasses in this installation ({exc}); generation still works.",
