@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
-import io
 import json
 import re
 import shutil
@@ -28,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ase.io  # noqa: E402
 
+from amorph_core.fileio import atomic_write  # noqa: E402
+from amorph_core.structures.io import structure_to_bytes  # noqa: E402
 from amorph_core.structures.references import REFERENCE_DIR  # noqa: E402
 
 SOURCES = {"cuzr": ("Amorph melt-quench (benchmarks/md_device.py cuzr)",
@@ -40,7 +41,8 @@ RECORD = ("cooling_rate_k_ps", "seed", "engine", "potential", "density_g_cm3")
 
 def _from_cli_run(f: Path, atoms, system: str, folder: Path) -> tuple:
     """A melt-quench run's final.extxyz -> (the set's copy, wall seconds or None): sample = seed, momenta dropped,
-    the device glasses' header fields; gzip without a time stamp, so the same glass gives the same bytes."""
+    the device glasses' header fields; written atomically, gzip without a time stamp, so the same glass gives
+    the same bytes."""
     h = atoms.info
     sample = int(h["seed"])
     a = atoms.copy()
@@ -48,9 +50,7 @@ def _from_cli_run(f: Path, atoms, system: str, folder: Path) -> tuple:
     a.info = {k: h[k] for k in RECORD}
     a.info["sample"] = sample
     dest = folder / f"{system}_{float(h['cooling_rate_k_ps']):g}Kps_s{sample}.extxyz.gz"
-    with open(dest, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
-            io.TextIOWrapper(gz, encoding="utf-8") as fh:
-        ase.io.write(fh, a, format="extxyz")
+    atomic_write(dest, gzip.compress(structure_to_bytes(a, "extxyz"), mtime=0))
     log = f.parent / "log.jsonl"
     wall = None
     if log.exists():

@@ -71,7 +71,6 @@ def test_add_references_is_idempotent_and_sets_the_split(tmp_path):
     assert man["split_rule"].startswith("sample in [0, 1] -> validation")
 
 
-
 def test_add_references_takes_a_melt_quench_run(tmp_path):
     """A glass from `amorph md melt-quench` (final.extxyz with no sample, log.jsonl beside it) joins the set as
     sample = its seed, under the set's file name, with the device glasses' header and the run's wall time; adding
@@ -107,6 +106,7 @@ def test_add_references_takes_a_melt_quench_run(tmp_path):
     subprocess.run(cmd, check=True)
     assert dest.read_bytes() == first
     assert json.loads((root / "cuzr" / "manifest.json").read_text()) == man
+
 
 def test_reads_original_lammps_data(tmp_path):
     import pathlib
