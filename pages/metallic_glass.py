@@ -63,6 +63,12 @@ if res is not None and res["generated"]:
                        icon=":material/warning:")
     st.dataframe(_plots.comparison_table(res.get("aggregate_generated"), res.get("aggregate_reference")),
                  hide_index=True, width="stretch")
+    refined = {r["path"] for r in rows if r["params"].get("refined")}
+    if ref and any(p not in refined for p in job["params"].get("paths", [])):
+        st.info("The MD glasses are 300 K snapshots; a generated glass has no thermal vibration, so its PDF peaks are "
+                "sharper and higher than theirs. Refine it before judging it (Compare with MD, Refine with MD: "
+                "1-2 ps NVT at 300 K): on 5,000-atom glasses that brought every partial-PDF R-factor within twice "
+                "the MD glasses' own spread (BENCHMARKS.md).", icon=":material/info:")
     sets = {"generated": mean_pdf([r["pdf"] for r in gen])}
     if ref:
         sets["MD"] = mean_pdf([r["pdf"] for r in ref])
